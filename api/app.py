@@ -1,0 +1,38 @@
+"""The Litestar application, assembled in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from api.controllers import LogsController, RunsController
+from api.errors import EXCEPTION_HANDLERS
+from api.services.logs import LogService
+from api.services.runs import RunService
+from store.accounts import Accounts
+
+
+@dataclass(frozen=True)
+class Services:
+    accounts: Accounts
+    runs: RunService
+    logs: LogService
+
+
+def create_app(services: Services) -> Litestar:
+    return Litestar(
+        route_handlers=[RunsController, LogsController],
+        dependencies={
+            "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
+            "run_service": Provide(lambda: services.runs, sync_to_thread=False),
+            "log_service": Provide(lambda: services.logs, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # structlog is configured once per process (server.logging)
+        openapi_config=OpenAPIConfig(title="durastack", version="0.1.0", path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+    )

@@ -1,0 +1,47 @@
+"""Bearer tokens and project access. An outsider gets the same 404 as a missing project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+from api.errors import NotFound
+from store.accounts import Accounts, Project, User
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    user: User
+    project: Project
+    role: str | None  # None for a global admin who is not a member
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # EventSource can't send headers, so live streams also accept ?token=.
+    return request.query_params.get("token") or None
+
+
+async def authenticate(request: Request[Any, Any, Any], accounts: Accounts) -> User:
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthorizedException(detail="missing token: send 'Authorization: Bearer <token>'")
+    user = await accounts.user_by_token(token)
+    if user is None:
+        raise NotAuthorizedException(detail="invalid or revoked token")
+    return user
+
+
+async def project_access(request: Request[Any, Any, Any], accounts: Accounts, project_name: str) -> ProjectAccess:
+    user = await authenticate(request, accounts)
+    found = await accounts.project_for(user, project_name)
+    if found is None:
+        raise NotFound(f"project {project_name} not found")
+    project, role = found
+    return ProjectAccess(user=user, project=project, role=role)

@@ -1,0 +1,83 @@
+"""HTTP routes: parse, authorize, call a service, shape the answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK
+
+from api.auth import ProjectAccess, project_access
+from api.schemas import (
+    ApplyRunRequest,
+    DeleteRunsRequest,
+    GetRunRequest,
+    JobLogs,
+    ListRunsRequest,
+    PollLogsRequest,
+    Run,
+    RunOutcomes,
+    StopRunsRequest,
+)
+from api.services.logs import LogService, encode_token
+from api.services.runs import RunService
+from store.accounts import Accounts
+
+
+async def provide_access(request: Request[Any, Any, Any], accounts: Accounts, project_name: str) -> ProjectAccess:
+    return await project_access(request, accounts, project_name)
+
+
+class RunsController(Controller):
+    path = "/api/project/{project_name:str}/runs"
+    tags = ["runs"]
+    dependencies = {"access": Provide(provide_access)}
+
+    @post("/apply", status_code=HTTP_200_OK, summary="Submit a run")
+    async def apply(self, access: ProjectAccess, data: ApplyRunRequest, run_service: RunService) -> Run:
+        return await run_service.apply(access, data.run_spec)
+
+    @post("/get", status_code=HTTP_200_OK, summary="Get a run by name (the latest) or by id")
+    async def get_run(self, access: ProjectAccess, data: GetRunRequest, run_service: RunService) -> Run:
+        return await run_service.get(access, run_name=data.run_name, run_id=data.id)
+
+    @post("/list", status_code=HTTP_200_OK, summary="List runs, newest first")
+    async def list_runs(self, access: ProjectAccess, data: ListRunsRequest, run_service: RunService) -> list[Run]:
+        return await run_service.list(access, data)
+
+    @post("/stop", status_code=HTTP_200_OK, summary="Stop (or abort) many runs with one request")
+    async def stop(self, access: ProjectAccess, data: StopRunsRequest, run_service: RunService) -> RunOutcomes:
+        return RunOutcomes(results=await run_service.stop(access, data.runs_names, data.abort))
+
+    @post("/delete", status_code=HTTP_200_OK, summary="Delete finished runs (they stay in history)")
+    async def delete(self, access: ProjectAccess, data: DeleteRunsRequest, run_service: RunService) -> RunOutcomes:
+        return RunOutcomes(results=await run_service.delete(access, data.runs_names))
+
+
+class LogsController(Controller):
+    path = "/api/project/{project_name:str}/logs"
+    tags = ["logs"]
+    dependencies = {"access": Provide(provide_access)}
+
+    @post("/poll", status_code=HTTP_200_OK, summary="A page of one replica's log lines")
+    async def poll(self, access: ProjectAccess, data: PollLogsRequest, log_service: LogService) -> JobLogs:
+        run = await log_service.find_run(access, data.run_name, data.run_id)
+        return await log_service.poll(run, data.replica_num, data.submission_num, data.next_token, data.limit)
+
+    @get("/follow", summary="Live log lines of one replica (Server-Sent Events)")
+    async def follow(self, access: ProjectAccess, log_service: LogService, run_name: str | None = None,
+                     run_id: str | None = None, replica_num: int = 0, submission_num: int | None = None,
+                     next_token: str | None = None) -> ServerSentEvent:
+        run = await log_service.find_run(access, run_name, run_id if run_name is None else None)
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            async for event in log_service.follow(run, replica_num, submission_num, next_token):
+                yield ServerSentEventMessage(data=event.model_dump_json(), event="log",
+                                             id=encode_token(event.submission_num, event.offset))
+            yield ServerSentEventMessage(data=json.dumps({"run_id": run.id}), event="end")
+
+        return ServerSentEvent(events())

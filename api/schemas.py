@@ -1,0 +1,141 @@
+"""Request and response bodies. Field names follow dstack's REST API where one exists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunSpec(_Request):
+    run_name: str | None = None
+    configuration: dict[str, Any]
+    configuration_path: str | None = None
+
+
+class ApplyRunRequest(_Request):
+    run_spec: RunSpec
+
+
+class GetRunRequest(_Request):
+    run_name: str | None = None
+    id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> GetRunRequest:
+        if (self.run_name is None) == (self.id is None):
+            raise ValueError("give exactly one of run_name or id")
+        return self
+
+
+class ListRunsRequest(_Request):
+    only_active: bool = False
+    include_deleted: bool = True
+    limit: int = Field(default=100, ge=1, le=1000)
+    prev_submitted_at: datetime | None = None
+    prev_run_id: str | None = None
+
+
+class StopRunsRequest(_Request):
+    runs_names: list[str] = Field(min_length=1, max_length=10_000)
+    abort: bool = False
+
+
+class DeleteRunsRequest(_Request):
+    runs_names: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class JobSubmissionInfo(BaseModel):
+    id: str
+    submission_num: int
+    status: JobStatus
+    status_message: str
+    termination_reason: JobTerminationReason | None
+    exit_code: int | None
+    host: str | None
+    submitted_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    price_per_hour: float
+    cost: float
+
+
+class JobInfo(BaseModel):
+    replica_num: int
+    job_submissions: list[JobSubmissionInfo]
+
+
+class RunEventInfo(BaseModel):
+    timestamp: datetime
+    message: str
+    replica_num: int | None
+    submission_num: int | None
+
+
+class Run(BaseModel):
+    id: str
+    project_name: str
+    user: str
+    run_name: str
+    status: RunStatus
+    status_message: str
+    termination_reason: RunTerminationReason | None
+    submitted_at: datetime
+    finished_at: datetime | None
+    desired_replicas: int
+    running_replicas: int
+    cost: float
+    deleted: bool
+    configuration: dict[str, Any]
+    jobs: list[JobInfo]
+    events: list[RunEventInfo]
+    workflow_id: str
+    temporal_ui_url: str | None
+    version: int
+    source: Literal["workflow", "projection"] = Field(
+        description="workflow: a live query; projection: the database copy")
+
+
+class RunOutcome(BaseModel):
+    run_name: str
+    id: str | None
+    outcome: str
+
+
+class RunOutcomes(BaseModel):
+    results: list[RunOutcome]
+
+
+class PollLogsRequest(_Request):
+    run_name: str | None = None
+    run_id: str | None = None
+    replica_num: int = Field(default=0, ge=0)
+    submission_num: int | None = Field(default=None, ge=0)
+    next_token: str | None = None
+    limit: int = Field(default=1000, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> PollLogsRequest:
+        if (self.run_name is None) == (self.run_id is None):
+            raise ValueError("give exactly one of run_name or run_id")
+        return self
+
+
+class LogEvent(BaseModel):
+    timestamp: datetime
+    log_source: Literal["stdout", "stderr"]
+    message: str
+    submission_num: int
+    offset: int
+
+
+class JobLogs(BaseModel):
+    logs: list[LogEvent]
+    next_token: str | None

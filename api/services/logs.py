@@ -1,0 +1,77 @@
+"""Log pages and live follows, per replica."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from api.auth import ProjectAccess
+from api.errors import ApiError, NotFound
+from api.schemas import JobLogs, LogEvent
+from store.logs import LogStore
+from store.models import RunModel
+from store.runs import RunStore
+
+# A follower sleeps until lines arrive in this process; this bounds how late it notices lines
+# written by another process, or the end of the run.
+FOLLOW_IDLE_SECONDS = 1.0
+
+
+def encode_token(submission_num: int, offset: int) -> str:
+    return f"{submission_num}:{offset}"
+
+
+def decode_token(token: str) -> tuple[int, int]:
+    try:
+        submission, offset = token.split(":")
+        return int(submission), int(offset)
+    except ValueError:
+        raise ApiError(400, "next_token: not a token returned by logs/poll", "next_token") from None
+
+
+class LogService:
+    def __init__(self, logs: LogStore, runs: RunStore) -> None:
+        self._logs = logs
+        self._runs = runs
+
+    async def find_run(self, access: ProjectAccess, run_name: str | None, run_id: str | None) -> RunModel:
+        if run_id is not None:
+            row = await self._runs.by_id(access.project.id, run_id)
+        else:
+            assert run_name is not None
+            row = await self._runs.latest_by_name(access.project.id, run_name)
+        if row is None:
+            raise NotFound(f"run {run_name or run_id} not found in project {access.project.name}")
+        return row
+
+    async def poll(self, run: RunModel, replica_num: int, submission_num: int | None, next_token: str | None,
+                   limit: int) -> JobLogs:
+        after = decode_token(next_token) if next_token else None
+        page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after, limit=limit)
+        events = [LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+                           message=line.message, submission_num=num, offset=line.offset) for num, line in page]
+        token = encode_token(page[-1][0], page[-1][1].offset) if page else next_token
+        return JobLogs(logs=events, next_token=token)
+
+    async def follow(self, run: RunModel, replica_num: int, submission_num: int | None,
+                     start_token: str | None) -> AsyncIterator[LogEvent]:
+        """Every line from the start (or the token) on, then new lines as they come, until the
+        run has finished and every line has been sent."""
+        after = decode_token(start_token) if start_token else None
+        while True:
+            page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after)
+            for num, line in page:
+                yield LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+                               message=line.message, submission_num=num, offset=line.offset)
+            if page:
+                after = (page[-1][0], page[-1][1].offset)
+                continue
+            current = await self._runs.by_id(run.project_id, run.id)
+            if current is None or not current.active:
+                # The final projection is written after the last watcher shipped its lines,
+                # but look once more in case lines landed between the page and this read.
+                tail = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after)
+                for num, line in tail:
+                    yield LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+                                   message=line.message, submission_num=num, offset=line.offset)
+                return
+            await self._logs.wait_for_lines(run.id, FOLLOW_IDLE_SECONDS)

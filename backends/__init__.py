@@ -1,0 +1,1 @@
+"""Backends: each lives in its own folder and registers itself with `backends.registry`."""

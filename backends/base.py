@@ -1,0 +1,87 @@
+"""The interface every backend implements. Nothing outside `backends/` knows a backend by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from core.jobs import JobSpec, ReplicaExit
+
+
+class BackendConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendFeatures(BaseModel):
+    """What a backend can do, computed from its configuration."""
+
+    survives_worker_restart: bool
+    streams_logs: bool
+    samples_metrics: bool
+    multiple_hosts: bool
+
+
+@dataclass(frozen=True)
+class HostOffer:
+    """The capacity a host advertises to the scheduler."""
+
+    host_id: str
+    name: str
+    cpu_milli: int
+    memory_mb: int
+    price_per_hour: float
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    offset: int  # byte offset of the line in the job's output; unique per submission
+    timestamp: datetime
+    stream: str
+    message: str
+
+
+class JobStartError(Exception):
+    """The job can't start and retrying the same start won't help (bad working_dir, ...)."""
+
+
+Heartbeat = Callable[[], Awaitable[None] | None]
+
+
+class Compute(ABC):
+    """Runs job submissions on one host. Every method is idempotent per submission id."""
+
+    type: ClassVar[str]
+    config_model: ClassVar[type[BackendConfig]]
+
+    @property
+    @abstractmethod
+    def features(self) -> BackendFeatures: ...
+
+    @abstractmethod
+    def offer(self) -> HostOffer: ...
+
+    @abstractmethod
+    async def run_job(self, job: JobSpec) -> int:
+        """Starts the job detached from this process; returns its pid. Starting twice starts once."""
+
+    @abstractmethod
+    def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
+        """Complete output lines from `offset`, and the offset after the last one returned."""
+
+    @abstractmethod
+    def job_exit(self, submission_id: str) -> ReplicaExit | None:
+        """None while the job lives; how it ended otherwise."""
+
+    @abstractmethod
+    async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
+                            heartbeat: Heartbeat) -> None:
+        """Graceful: SIGTERM, then SIGKILL after `grace_seconds`. Abort: SIGKILL at once."""
+
+    @abstractmethod
+    def process_ids(self, submission_id: str) -> list[int]:
+        """Processes of a live job, for metrics and liveness checks."""

@@ -1,0 +1,179 @@
+"""Local compute: starts detached runner processes and reads their files."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+from backends.base import BackendFeatures, Compute, Heartbeat, HostOffer, JobStartError, OutputLine
+from backends.local import runner
+from backends.local.config import LocalConfig
+from core.jobs import JobSpec, ReplicaExit
+
+_RUNNER_START_TIMEOUT = 10.0
+_TERMINATE_POLL = 0.05
+
+
+class LocalCompute(Compute):
+    type = "local"
+    config_model = LocalConfig
+
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+        config.jobs_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def features(self) -> BackendFeatures:
+        return BackendFeatures(survives_worker_restart=True, streams_logs=True, samples_metrics=True,
+                               multiple_hosts=False)
+
+    def offer(self) -> HostOffer:
+        return HostOffer(host_id=self.config.host_id, name=self.config.name,
+                         cpu_milli=round(self.config.cpus * 1000), memory_mb=self.config.memory_mb,
+                         price_per_hour=self.config.price_per_hour)
+
+    def _job_dir(self, submission_id: str) -> Path:
+        return self.config.jobs_dir / submission_id
+
+    def _working_dir(self, job: JobSpec, job_dir: Path) -> Path:
+        if job.working_dir and Path(job.working_dir).is_absolute():
+            path = Path(job.working_dir)
+            if not path.is_dir():
+                raise JobStartError(f"working_dir {path} does not exist on host {self.config.name}")
+            return path
+        # Relative (or absent) working dirs live under the job's own directory on the host.
+        path = (job_dir / "workdir" / (job.working_dir or ".")).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def run_job(self, job: JobSpec) -> int:
+        job_dir = self._job_dir(job.submission_id)
+        pid = _read_pid(job_dir)
+        if pid is not None:
+            return pid
+        job_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **job.env,
+            "DURASTACK_RUN_NAME": job.run_name,
+            "DURASTACK_RUN_ID": job.run_id,
+            "DURASTACK_PROJECT": job.project,
+            "DURASTACK_REPLICA_NUM": str(job.replica_num),
+            "DURASTACK_SUBMISSION_NUM": str(job.submission_num),
+            "PYTHONUNBUFFERED": "1",
+        }
+        spec = {"commands": job.commands, "env": env, "working_dir": str(self._working_dir(job, job_dir))}
+        runner.write_atomically(job_dir / runner.SPEC_FILE, json.dumps(spec))
+        with open(job_dir / "runner.log", "ab") as runner_log:
+            subprocess.Popen([sys.executable, "-m", "backends.local.runner", str(job_dir)],
+                             cwd=Path(runner.__file__).resolve().parents[2], start_new_session=True,
+                             stdin=subprocess.DEVNULL, stdout=runner_log, stderr=runner_log,
+                             close_fds=True)
+        deadline = time.monotonic() + _RUNNER_START_TIMEOUT
+        while (pid := _read_pid(job_dir)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
+            await asyncio.sleep(0.01)
+        return pid
+
+    def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
+        path = self._job_dir(submission_id) / runner.OUTPUT_FILE
+        try:
+            with open(path, "rb") as output:
+                output.seek(offset)
+                chunk = output.read(max_bytes)
+        except FileNotFoundError:
+            return [], offset
+        lines: list[OutputLine] = []
+        position = offset
+        for raw in chunk.splitlines(keepends=True):
+            if not raw.endswith(b"\n"):
+                break  # the runner is still writing this line
+            record = json.loads(raw)
+            lines.append(OutputLine(offset=position, timestamp=datetime.fromisoformat(record["t"]),
+                                    stream=record["s"], message=record["m"]))
+            position += len(raw)
+        return lines, position
+
+    def job_exit(self, submission_id: str) -> ReplicaExit | None:
+        job_dir = self._job_dir(submission_id)
+        code = _read_int(job_dir / runner.EXIT_CODE_FILE)
+        if code is not None:
+            return ReplicaExit(exit_code=code)
+        if _runner_alive(job_dir):
+            return None
+        # The runner may have written the exit code between our two looks.
+        code = _read_int(job_dir / runner.EXIT_CODE_FILE)
+        if code is not None:
+            return ReplicaExit(exit_code=code)
+        return ReplicaExit(exit_code=None, message="the replica's process disappeared (killed)")
+
+    async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
+                            heartbeat: Heartbeat) -> None:
+        job_dir = self._job_dir(submission_id)
+        pid = _read_pid(job_dir)
+        if pid is None or not _runner_alive(job_dir):
+            return
+        if not abort:
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_seconds
+            while time.monotonic() < deadline:
+                if not _runner_alive(job_dir):
+                    return
+                result = heartbeat()
+                if result is not None:
+                    await result
+                await asyncio.sleep(_TERMINATE_POLL)
+        _signal_group(pid, signal.SIGKILL)
+
+    def process_ids(self, submission_id: str) -> list[int]:
+        job_dir = self._job_dir(submission_id)
+        pid = _read_pid(job_dir)
+        if pid is None or not _runner_alive(job_dir):
+            return []
+        try:
+            root = psutil.Process(pid)
+            return [pid, *(child.pid for child in root.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _read_pid(job_dir: Path) -> int | None:
+    return _read_int(job_dir / runner.PID_FILE)
+
+
+def _runner_alive(job_dir: Path) -> bool:
+    """The runner holds an exclusive lock for its whole life; if we can take it, it is gone."""
+    try:
+        with open(job_dir / runner.LOCK_FILE, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass

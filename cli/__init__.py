@@ -1,0 +1,1 @@
+"""The `durastack` command line: server processes, and a client that talks only to the API."""

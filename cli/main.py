@@ -1,0 +1,24 @@
+"""Entry point of the `durastack` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cli import server_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="durastack", description="Durable runs for AI and batch workloads.")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    server_commands.register(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The run configuration a user writes in YAML (`type: task` or `type: service`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from core.units import format_duration, format_memory, parse_duration_seconds, parse_memory_mb
+
+RUN_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
+_RANGE_RE = re.compile(r"^\s*(\d+)?\s*\.\.\s*(\d+)?\s*$")
+
+
+class ConfigurationError(ValueError):
+    """A configuration that can't be accepted; `field` is the dotted path of the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resources(_Strict):
+    cpu: float = Field(default=1, gt=0, description="CPUs for each replica (fractions allowed)")
+    memory_mb: int = Field(default=512, gt=0, alias="memory", description="Memory for each replica")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("memory_mb", mode="before")
+    @classmethod
+    def _parse_memory(cls, value: object) -> int:
+        return parse_memory_mb(value)
+
+    @field_serializer("memory_mb")
+    def _memory_with_unit(self, memory_mb: int) -> str:
+        # A bare number would read back as GB.
+        return f"{memory_mb}MB"
+
+    @property
+    def cpu_milli(self) -> int:
+        return round(self.cpu * 1000)
+
+    def describe(self) -> str:
+        return f"{self.cpu:g} CPU, {format_memory(self.memory_mb)}"
+
+
+RetryEvent = Literal["no-capacity", "error", "interruption"]
+
+
+class RetryPolicy(_Strict):
+    on_events: list[RetryEvent] = Field(default_factory=lambda: ["no-capacity", "error", "interruption"])
+    duration_seconds: float = Field(default=3600, alias="duration")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("duration_seconds", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: object) -> float:
+        return parse_duration_seconds(value)
+
+
+class ReplicaRange(_Strict):
+    min: int = Field(ge=0)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReplicaRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def __str__(self) -> str:
+        return str(self.min) if self.min == self.max else f"{self.min}..{self.max}"
+
+
+def _parse_duration_or_none(value: object) -> float | None:
+    if value is None or value == "off" or value is False:
+        return None
+    return parse_duration_seconds(value)
+
+
+class _BaseRunConfiguration(_Strict):
+    name: str | None = Field(default=None, pattern=RUN_NAME_PATTERN,
+                             description="Run name; generated when absent")
+    commands: list[str] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    working_dir: str | None = None
+    resources: Resources = Field(default_factory=Resources)
+    max_duration_seconds: float | None = Field(default=None, alias="max_duration")
+    stop_duration_seconds: float = Field(default=30, alias="stop_duration")
+    retry: RetryPolicy | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("commands")
+    @classmethod
+    def _non_blank_commands(cls, commands: list[str]) -> list[str]:
+        if any(not command.strip() for command in commands):
+            raise ValueError("commands can't be blank")
+        return commands
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values_as_text(cls, env: object) -> object:
+        if isinstance(env, dict):
+            return {key: v if isinstance(v, str) else _scalar_to_text(v) for key, v in env.items()}
+        if isinstance(env, list):  # dstack also accepts ["KEY=value", ...]
+            pairs = [item.split("=", 1) if isinstance(item, str) and "=" in item else None for item in env]
+            if any(pair is None for pair in pairs):
+                raise ValueError("list entries must look like KEY=value")
+            return {key: value for key, value in pairs}  # type: ignore[misc]
+        return env
+
+    @field_validator("max_duration_seconds", mode="before")
+    @classmethod
+    def _parse_max_duration(cls, value: object) -> float | None:
+        return _parse_duration_or_none(value)
+
+    @field_validator("stop_duration_seconds", mode="before")
+    @classmethod
+    def _parse_stop_duration(cls, value: object) -> float:
+        return parse_duration_seconds(value)
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _retry_shorthand(cls, value: object) -> object:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return value
+
+
+def _scalar_to_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise ValueError("env values must be strings, numbers or booleans")
+
+
+class TaskConfiguration(_BaseRunConfiguration):
+    type: Literal["task"] = "task"
+    replicas: int = Field(default=1, ge=1, le=1000)
+
+    @property
+    def replica_range(self) -> ReplicaRange:
+        return ReplicaRange(min=self.replicas, max=self.replicas)
+
+
+class ServiceConfiguration(_BaseRunConfiguration):
+    type: Literal["service"]
+    port: int = Field(ge=1, le=65535)
+    replicas: ReplicaRange = Field(default_factory=lambda: ReplicaRange(min=1, max=1))
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _parse_replicas(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("expected a number of replicas or a range min..max")
+        if isinstance(value, int):
+            return {"min": value, "max": value}
+        if isinstance(value, str):
+            match = _RANGE_RE.match(value)
+            if match is None:
+                if value.strip().isdigit():
+                    return {"min": int(value), "max": int(value)}
+                raise ValueError(f"{value!r} is not a replica count or a range like 1..4")
+            low, high = match.groups()
+            if high is None:
+                raise ValueError("a replica range needs an upper bound, e.g. 1..4")
+            return {"min": int(low or 0), "max": int(high)}
+        return value
+
+    @property
+    def replica_range(self) -> ReplicaRange:
+        return self.replicas
+
+
+RunConfiguration = Annotated[TaskConfiguration | ServiceConfiguration, Field(discriminator="type")]
+_configuration_adapter: TypeAdapter[TaskConfiguration | ServiceConfiguration] = TypeAdapter(RunConfiguration)
+
+
+def initial_replicas(configuration: TaskConfiguration | ServiceConfiguration) -> int:
+    # A service with `min: 0` still starts one replica: autoscaling to zero is not built yet.
+    return max(configuration.replica_range.min, 1)
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> ConfigurationError:
+    """The first problem of a pydantic error, as `field.path: message`."""
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"] if part not in ("task", "service")]
+    path = ".".join([prefix, *location] if prefix else location)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "union_tag_invalid":
+        message = "type must be 'task' or 'service'"
+    elif first["type"] == "union_tag_not_found":
+        path, message = ".".join(filter(None, [prefix, "type"])), "required: 'task' or 'service'"
+    return ConfigurationError(path, message)
+
+
+def parse_configuration(data: Any) -> TaskConfiguration | ServiceConfiguration:
+    """Validate a configuration mapping; raises ConfigurationError naming the field."""
+    if not isinstance(data, dict):
+        raise ConfigurationError("", "a run configuration must be a mapping with a `type`")
+    try:
+        return _configuration_adapter.validate_python(data)
+    except ValidationError as error:
+        raise describe_validation_error(error) from None
+
+
+def parse_configuration_yaml(text: str) -> TaskConfiguration | ServiceConfiguration:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigurationError("", f"not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    return parse_configuration(data)
+
+
+def configuration_to_yaml_dict(configuration: TaskConfiguration | ServiceConfiguration) -> dict[str, Any]:
+    """The configuration as a user would write it (aliases, human units)."""
+    data = configuration.model_dump(by_alias=True, exclude_none=True, mode="json")
+    data["resources"] = {"cpu": configuration.resources.cpu,
+                         "memory": format_memory(configuration.resources.memory_mb)}
+    data["stop_duration"] = format_duration(configuration.stop_duration_seconds)
+    if configuration.max_duration_seconds is not None:
+        data["max_duration"] = format_duration(configuration.max_duration_seconds)
+    if isinstance(configuration, ServiceConfiguration):
+        data["replicas"] = str(configuration.replicas)
+    if configuration.retry is not None:
+        data["retry"] = {"on_events": list(configuration.retry.on_events),
+                         "duration": format_duration(configuration.retry.duration_seconds)}
+    return data

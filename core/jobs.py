@@ -1,0 +1,73 @@
+"""Payloads exchanged between the RunWorkflow and its activities."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from core.configuration import Resources
+
+
+class JobSpec(BaseModel):
+    """What a backend needs to start one job submission."""
+
+    submission_id: str
+    run_id: str
+    run_name: str
+    project: str
+    replica_num: int
+    submission_num: int
+    commands: list[str]
+    env: dict[str, str]
+    working_dir: str | None
+    resources: Resources
+
+
+class ProvisionRequest(BaseModel):
+    submission_id: str
+    run_id: str
+    cpu_milli: int
+    memory_mb: int
+
+
+class Instance(BaseModel):
+    """A slice of a host allocated to one job submission."""
+
+    id: str
+    submission_id: str
+    host_id: str
+    host_name: str
+    task_queue: str
+    price_per_hour: float
+
+
+class ProvisionResult(BaseModel):
+    instance: Instance | None = None
+    # Why nothing was allocated, and whether waiting could ever help.
+    reason: str = ""
+    can_ever_fit: bool = True
+
+
+class StartedReplica(BaseModel):
+    pid: int
+
+
+class ReplicaExit(BaseModel):
+    exit_code: int | None  # None: the process vanished without reporting (killed)
+    message: str = ""
+
+
+class WatchRequest(BaseModel):
+    submission_id: str
+    run_id: str
+    replica_num: int
+    submission_num: int
+
+
+class TerminateRequest(BaseModel):
+    submission_id: str
+    abort: bool
+    grace_seconds: float
+
+
+class ReleaseRequest(BaseModel):
+    submission_id: str

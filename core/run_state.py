@@ -1,0 +1,200 @@
+"""The state a RunWorkflow owns: replicas, their job submissions, run status and events.
+
+Everything here is pure: the workflow drives it with times from `workflow.now()`, so the
+same inputs always give the same state (replay-safe), and unit tests can drive it directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.configuration import RunConfiguration
+from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
+
+MAX_EVENTS = 200
+
+
+class RunEvent(BaseModel):
+    timestamp: datetime
+    message: str
+    replica_num: int | None = None
+    submission_num: int | None = None
+
+
+class JobSubmission(BaseModel):
+    """One attempt at running one replica. Never rewritten by a later attempt."""
+
+    id: str
+    replica_num: int
+    submission_num: int
+    status: JobStatus = JobStatus.SUBMITTED
+    status_message: str = ""
+    termination_reason: JobTerminationReason | None = None
+    exit_code: int | None = None
+    host_id: str | None = None
+    host_name: str | None = None
+    instance_id: str | None = None
+    pid: int | None = None
+    price_per_hour: float = 0.0
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def cost(self, now: datetime) -> float:
+        """Price per hour × time on an instance; stops at the finish time."""
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at or now
+        return self.price_per_hour * max(0.0, (end - self.started_at).total_seconds()) / 3600
+
+
+class Replica(BaseModel):
+    replica_num: int
+    submissions: list[JobSubmission] = Field(default_factory=list)
+
+    @property
+    def current(self) -> JobSubmission:
+        return self.submissions[-1]
+
+
+class StopRequest(BaseModel):
+    abort: bool = False
+    reason: RunTerminationReason = RunTerminationReason.STOPPED_BY_USER
+
+
+class RunState(BaseModel):
+    """Everything the API shows about a live run; `version` grows with every change."""
+
+    run_id: str
+    run_name: str
+    project: str
+    user: str
+    workflow_id: str
+    configuration: RunConfiguration
+    status: RunStatus = RunStatus.SUBMITTED
+    status_message: str = ""
+    termination_reason: RunTerminationReason | None = None
+    desired_replicas: int
+    replicas: list[Replica] = Field(default_factory=list)
+    stop: StopRequest | None = None
+    events: list[RunEvent] = Field(default_factory=list)
+    submitted_at: datetime
+    finished_at: datetime | None = None
+    version: int = 0
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def replica(self, replica_num: int) -> Replica:
+        for replica in self.replicas:
+            if replica.replica_num == replica_num:
+                return replica
+        raise KeyError(replica_num)
+
+    def submission(self, submission_id: str) -> JobSubmission:
+        for replica in self.replicas:
+            for submission in replica.submissions:
+                if submission.id == submission_id:
+                    return submission
+        raise KeyError(submission_id)
+
+    def current_submissions(self) -> list[JobSubmission]:
+        return [replica.current for replica in self.replicas if replica.submissions]
+
+    def running_replicas(self) -> int:
+        return sum(1 for s in self.current_submissions() if s.status == JobStatus.RUNNING)
+
+    def cost(self, now: datetime) -> float:
+        return sum(s.cost(now) for r in self.replicas for s in r.submissions)
+
+    # -- changing -------------------------------------------------------------------------------
+
+    def record(self, now: datetime, message: str, submission: JobSubmission | None = None) -> None:
+        self.events.append(RunEvent(
+            timestamp=now, message=message,
+            replica_num=submission.replica_num if submission else None,
+            submission_num=submission.submission_num if submission else None,
+        ))
+        del self.events[:-MAX_EVENTS]
+        self.version += 1
+
+    def add_submission(self, submission_id: str, replica_num: int, now: datetime) -> JobSubmission:
+        try:
+            replica = self.replica(replica_num)
+        except KeyError:
+            replica = Replica(replica_num=replica_num)
+            self.replicas.append(replica)
+            self.replicas.sort(key=lambda r: r.replica_num)
+        submission = JobSubmission(id=submission_id, replica_num=replica_num,
+                                   submission_num=len(replica.submissions), submitted_at=now)
+        replica.submissions.append(submission)
+        self.record(now, f"replica {replica_num} submission {submission.submission_num} submitted", submission)
+        return submission
+
+    def set_job_status(self, submission: JobSubmission, status: JobStatus, now: datetime,
+                       message: str = "") -> None:
+        """Moves a submission forward; a status never goes backwards."""
+        if submission.status.is_finished or status.rank < submission.status.rank:
+            return
+        if submission.status == status and submission.status_message == message:
+            return
+        submission.status = status
+        submission.status_message = message
+        if status == JobStatus.RUNNING and submission.started_at is None:
+            submission.started_at = now
+        detail = f": {message}" if message else ""
+        self.record(now, f"replica {submission.replica_num} {status.value}{detail}", submission)
+
+    def finish_job(self, submission: JobSubmission, reason: JobTerminationReason, now: datetime,
+                   exit_code: int | None = None, message: str = "") -> None:
+        if submission.status.is_finished:
+            return
+        submission.status = reason.to_job_status()
+        submission.termination_reason = reason
+        submission.exit_code = exit_code
+        submission.status_message = message
+        submission.finished_at = now
+        code = f" (exit code {exit_code})" if exit_code is not None else ""
+        self.record(now, f"replica {submission.replica_num} {submission.status.value}: {reason.value}{code}",
+                    submission)
+
+    def set_run_status(self, status: RunStatus, now: datetime, message: str = "") -> None:
+        if self.status.is_finished or (self.status == status and self.status_message == message):
+            return
+        changed = self.status != status
+        self.status = status
+        self.status_message = message
+        if changed:
+            self.record(now, f"run {status.value}" + (f": {message}" if message else ""))
+        else:
+            self.version += 1
+
+    def finish_run(self, reason: RunTerminationReason, now: datetime, message: str = "") -> None:
+        if self.status.is_finished:
+            return
+        self.status = reason.to_run_status()
+        self.termination_reason = reason
+        self.status_message = message
+        self.finished_at = now
+        self.record(now, f"run {self.status.value}: {reason.value}")
+
+
+def derive_run_status(state: RunState) -> tuple[RunStatus, str]:
+    """The run's live status from its replicas' current submissions (before it finishes)."""
+    current = [s for s in state.current_submissions() if not s.status.is_finished]
+    if state.stop is not None:
+        return RunStatus.TERMINATING, ""
+    statuses = {s.status for s in current}
+    if JobStatus.RUNNING in statuses:
+        return RunStatus.RUNNING, ""
+    if statuses & {JobStatus.PROVISIONING, JobStatus.PULLING}:
+        return RunStatus.PROVISIONING, ""
+    waiting = [s for s in current if s.status_message]
+    if waiting:
+        return RunStatus.PENDING, waiting[0].status_message
+    return RunStatus.SUBMITTED, ""
+
+
+ReplicaOutcome = Literal["done", "failed", "stopped"]

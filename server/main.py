@@ -1,0 +1,161 @@
+"""Composes a durastack process: the embedded Temporal dev server, the API, the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+import uvicorn
+import yaml
+from temporalio.client import Client
+
+from api.app import Services, create_app
+from api.services.logs import LogService
+from api.services.runs import RunService, TemporalSettings
+from backends.registry import create_compute
+from server.settings import Settings
+from server.temporal import connect, start_dev_server
+from store.accounts import DEFAULT_PROJECT, Accounts
+from store.capacity import Capacity
+from store.database import Database
+from store.logs import LogStore
+from store.migrate import upgrade_database
+from store.runs import RunStore
+from worker.workers import host_task_queue, host_worker, run_worker
+
+log = structlog.get_logger(__name__)
+
+LOCAL_BACKEND = "local"
+
+
+@dataclass(frozen=True)
+class Roles:
+    api: bool
+    worker: bool
+    embedded_temporal: bool
+
+
+def admin_token(settings: Settings) -> str:
+    """The fixed token from the environment, else the one saved on first start."""
+    if settings.server_admin_token:
+        return settings.server_admin_token
+    path = settings.server_dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+def client_config_path() -> Path:
+    return Path(os.environ.get("DURASTACK_CONFIG", Path.home() / ".durastack" / "config.yml"))
+
+
+def write_client_config(url: str, token: str) -> Path:
+    """What the CLI reads when no flags or environment variables say otherwise."""
+    path = client_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"url": url, "token": token, "project": DEFAULT_PROJECT}))
+    path.chmod(0o600)
+    return path
+
+
+async def serve(settings: Settings, roles: Roles) -> None:
+    settings.server_dir.mkdir(parents=True, exist_ok=True)
+    temporal_process: subprocess.Popen[bytes] | None = None
+    if roles.embedded_temporal:
+        temporal_process = start_dev_server(settings.server_dir / "temporal.db", settings.temporal_port,
+                                            settings.temporal_ui_port, settings.server_dir / "temporal.log")
+    database = Database(settings.resolved_database_url)
+    try:
+        await upgrade_database(database)
+        client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+        await _serve_roles(settings, roles, database, client)
+    finally:
+        await database.dispose()
+        if temporal_process is not None:
+            temporal_process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                temporal_process.wait(timeout=10)
+            if temporal_process.poll() is None:
+                temporal_process.kill()
+
+
+async def _serve_roles(settings: Settings, roles: Roles, database: Database, client: Client) -> None:
+    runs, logs, capacity, accounts = RunStore(database), LogStore(database), Capacity(database), Accounts(database)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    tasks: list[asyncio.Task[None]] = []
+    workers = []
+    if roles.worker:
+        compute = create_compute(LOCAL_BACKEND, settings.local_backend_config())
+        offer = compute.offer()
+        await capacity.register_host(host_id=offer.host_id, name=offer.name, backend_type=compute.type,
+                                     task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli,
+                                     memory_mb=offer.memory_mb, price_per_hour=offer.price_per_hour)
+        workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
+                   host_worker(client, compute, logs)]
+        tasks += [asyncio.create_task(worker.run()) for worker in workers]
+        log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)
+
+    http: uvicorn.Server | None = None
+    if roles.api:
+        token = admin_token(settings)
+        await accounts.bootstrap(token)
+        services = Services(
+            accounts=accounts,
+            runs=RunService(runs, accounts, client, TemporalSettings(
+                task_queue=settings.task_queue, namespace=settings.temporal_namespace,
+                ui_url=settings.resolved_temporal_ui_url)),
+            logs=LogService(logs, runs),
+        )
+        http = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.server_host,
+                                             port=settings.server_port, log_config=None, access_log=False))
+        http.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours handle them
+        tasks.append(asyncio.create_task(http.serve()))
+        url = f"http://{settings.server_host}:{settings.server_port}"
+        while not http.started and not tasks[-1].done():
+            await asyncio.sleep(0.05)
+        if tasks[-1].done():
+            await tasks[-1]  # surfaces the bind error
+        if roles.embedded_temporal:
+            config_path = write_client_config(url, token)
+            _print_banner(url, token, settings.resolved_temporal_ui_url, config_path)
+        log.info("api started", url=url)
+
+    failed = asyncio.ensure_future(asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION))
+    await asyncio.wait([failed, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down")
+    if http is not None:
+        http.should_exit = True
+    for worker in workers:
+        await worker.shutdown()
+    for task in tasks:
+        with contextlib.suppress(Exception):
+            await task
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+def _print_banner(url: str, token: str, temporal_ui: str | None, config_path: Path) -> None:
+    lines = [
+        "",
+        "durastack is up",
+        f"  API:         {url}   (OpenAPI: {url}/schema)",
+        f"  Admin token: {token}",
+        f"  Temporal UI: {temporal_ui or 'not embedded'}",
+        f"  The CLI is configured in {config_path}; try: durastack apply -f examples/hello.yml",
+        "",
+    ]
+    print("\n".join(lines), flush=True)  # the banner is for the person at the terminal, not the log

@@ -1,0 +1,76 @@
+"""All settings, read once from the environment (`durastack server --help` lists them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENVIRONMENT_HELP = {
+    "DURASTACK_SERVER_DIR": "state directory: SQLite database, Temporal dev server file, job files "
+                            "(default ~/.durastack/server)",
+    "DURASTACK_SERVER_ADMIN_TOKEN": "fixed admin token; generated and saved in the state directory when absent",
+    "DATABASE_URL": "PostgreSQL URL (postgresql://user@host/db) instead of the embedded SQLite",
+    "TEMPORAL_ADDRESS": "host:port of an existing Temporal server instead of the embedded dev server",
+    "TEMPORAL_NAMESPACE": "Temporal namespace (default: default)",
+    "DURASTACK_TEMPORAL_PORT": "gRPC port of the embedded Temporal dev server (default 7233)",
+    "DURASTACK_TEMPORAL_UI_PORT": "Web UI port of the embedded Temporal dev server (default 8233)",
+    "DURASTACK_TEMPORAL_UI_URL": "Temporal Web UI address for links (default: the embedded one)",
+    "DURASTACK_HOST_ID": "id of this machine as a host (default local-<hostname>)",
+    "DURASTACK_HOST_CPUS": "CPUs this host advertises (default: all)",
+    "DURASTACK_HOST_MEMORY": "memory this host advertises, e.g. 16GB (default: all)",
+    "DURASTACK_HOST_PRICE": "price per hour of this host (default 0)",
+    "DURASTACK_LOG_LEVEL": "log level (default INFO)",
+    "DURASTACK_LOG_JSON": "1 for JSON log lines",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DURASTACK_", extra="ignore")
+
+    server_dir: Path = Field(default_factory=lambda: Path.home() / ".durastack" / "server")
+    server_admin_token: str | None = None
+    server_host: str = "127.0.0.1"
+    server_port: int = 3000
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = None
+    task_queue: str = "durastack"
+    host_id: str | None = None
+    host_cpus: float | None = None
+    host_memory: str | None = None
+    host_price: float = 0.0
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.server_dir / 'durastack.db'}"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_temporal_ui_url(self) -> str | None:
+        if self.temporal_ui_url:
+            return self.temporal_ui_url.rstrip("/")
+        return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
+
+    def local_backend_config(self) -> dict[str, object]:
+        config: dict[str, object] = {"jobs_dir": self.server_dir / "jobs", "price_per_hour": self.host_price}
+        if self.host_id:
+            config["host_id"] = self.host_id
+        if self.host_cpus:
+            config["cpus"] = self.host_cpus
+        if self.host_memory:
+            config["memory"] = self.host_memory
+        return config

@@ -1,0 +1,1 @@
+"""Persistence: the database holds accounts, hosts, instances, run projections and logs."""

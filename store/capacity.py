@@ -1,0 +1,125 @@
+"""Hosts and the slices of them (instances) allocated to job submissions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+from sqlalchemy import func, select, update
+
+from core.jobs import Instance, ProvisionRequest, ProvisionResult
+from core.units import format_memory
+from store.database import Database
+from store.models import HostModel, InstanceModel, utcnow
+
+
+class Capacity:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._freed = asyncio.Event()
+
+    async def register_host(self, *, host_id: str, name: str, backend_type: str, task_queue: str,
+                            cpu_milli: int, memory_mb: int, price_per_hour: float) -> None:
+        async with self._db.write() as session:
+            host = await session.get(HostModel, host_id)
+            if host is None:
+                session.add(HostModel(id=host_id, name=name, backend_type=backend_type, task_queue=task_queue,
+                                      cpu_milli=cpu_milli, memory_mb=memory_mb, price_per_hour=price_per_hour))
+            else:
+                host.name, host.backend_type, host.task_queue = name, backend_type, task_queue
+                host.cpu_milli, host.memory_mb, host.price_per_hour = cpu_milli, memory_mb, price_per_hour
+
+    async def allocate(self, request: ProvisionRequest) -> ProvisionResult:
+        """Allocate a slice of the host with the most free CPU; idempotent per submission.
+
+        The check and the insert happen in one write transaction, and on PostgreSQL the
+        candidate host rows are locked, so concurrent allocations never oversubscribe a host.
+        """
+        async with self._db.write() as session:
+            existing = (await session.execute(
+                select(InstanceModel, HostModel).join(HostModel, HostModel.id == InstanceModel.host_id)
+                .where(InstanceModel.submission_id == request.submission_id))).first()
+            if existing is not None:
+                instance, host = existing
+                if instance.released_at is None:
+                    return ProvisionResult(instance=_instance(instance, host))
+                return ProvisionResult(reason="the instance of this submission was already released")
+
+            hosts_query = select(HostModel).order_by(HostModel.id)
+            if not self._db.is_sqlite:
+                hosts_query = hosts_query.with_for_update()
+            hosts = list((await session.execute(hosts_query)).scalars())
+            if not hosts:
+                return ProvisionResult(reason="no hosts are registered")
+            used = {
+                row.host_id: (row.cpu, row.memory)
+                for row in await session.execute(
+                    select(InstanceModel.host_id, func.sum(InstanceModel.cpu_milli).label("cpu"),
+                           func.sum(InstanceModel.memory_mb).label("memory"))
+                    .where(InstanceModel.released_at.is_(None)).group_by(InstanceModel.host_id))
+            }
+
+            def free(host: HostModel) -> tuple[int, int]:
+                cpu, memory = used.get(host.id, (0, 0))
+                return host.cpu_milli - int(cpu or 0), host.memory_mb - int(memory or 0)
+
+            fitting = [h for h in hosts if free(h)[0] >= request.cpu_milli and free(h)[1] >= request.memory_mb]
+            if not fitting:
+                could_fit = any(h.cpu_milli >= request.cpu_milli and h.memory_mb >= request.memory_mb
+                                for h in hosts)
+                wanted = f"{request.cpu_milli / 1000:g} CPU, {format_memory(request.memory_mb)}"
+                if could_fit:
+                    return ProvisionResult(reason=f"waiting for capacity ({wanted})")
+                largest = max(hosts, key=lambda h: (h.cpu_milli, h.memory_mb))
+                return ProvisionResult(
+                    reason=f"no host can ever fit {wanted}; the largest has "
+                           f"{largest.cpu_milli / 1000:g} CPU, {format_memory(largest.memory_mb)}",
+                    can_ever_fit=False)
+            host = max(fitting, key=lambda h: free(h))
+            instance = InstanceModel(id=str(uuid.uuid4()), submission_id=request.submission_id,
+                                     run_id=request.run_id, host_id=host.id, cpu_milli=request.cpu_milli,
+                                     memory_mb=request.memory_mb, price_per_hour=host.price_per_hour)
+            session.add(instance)
+            return ProvisionResult(instance=_instance(instance, host))
+
+    async def release(self, submission_id: str) -> None:
+        async with self._db.write() as session:
+            await session.execute(
+                update(InstanceModel)
+                .where(InstanceModel.submission_id == submission_id, InstanceModel.released_at.is_(None))
+                .values(released_at=utcnow()))
+        # Wake allocations waiting in this process; waiters elsewhere notice on their next poll.
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    async def wait_until_freed(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._freed.wait(), timeout)
+
+    async def fits_now(self, request: ProvisionRequest) -> bool:
+        """A cheap read-only look before taking the write lock."""
+        async with self._db.read() as session:
+            used = select(InstanceModel.host_id, func.sum(InstanceModel.cpu_milli).label("cpu"),
+                          func.sum(InstanceModel.memory_mb).label("memory")).where(
+                InstanceModel.released_at.is_(None)).group_by(InstanceModel.host_id).subquery()
+            row = (await session.execute(
+                select(HostModel.id).outerjoin(used, used.c.host_id == HostModel.id).where(
+                    HostModel.cpu_milli - func.coalesce(used.c.cpu, 0) >= request.cpu_milli,
+                    HostModel.memory_mb - func.coalesce(used.c.memory, 0) >= request.memory_mb).limit(1)
+            )).first()
+        return row is not None
+
+    async def allocated(self, host_id: str) -> tuple[int, int]:
+        """CPU (milli) and memory (MB) currently held on a host."""
+        async with self._db.read() as session:
+            row = (await session.execute(
+                select(func.coalesce(func.sum(InstanceModel.cpu_milli), 0),
+                       func.coalesce(func.sum(InstanceModel.memory_mb), 0))
+                .where(InstanceModel.host_id == host_id, InstanceModel.released_at.is_(None)))).one()
+        return int(row[0]), int(row[1])
+
+
+def _instance(instance: InstanceModel, host: HostModel) -> Instance:
+    return Instance(id=instance.id, submission_id=instance.submission_id, host_id=host.id, host_name=host.name,
+                    task_queue=host.task_queue, price_per_hour=instance.price_per_hour)

@@ -1,0 +1,163 @@
+"""SQLAlchemy models. Backend types are plain text, so a new backend needs no migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every database (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class UserModel(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    global_role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenModel(Base):
+    __tablename__ = "tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ProjectModel(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MemberModel(Base):
+    __tablename__ = "members"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    project_role: Mapped[str] = mapped_column(String(20))
+
+
+class HostModel(Base):
+    __tablename__ = "hosts"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    backend_type: Mapped[str] = mapped_column(String(50))
+    task_queue: Mapped[str] = mapped_column(String(200))
+    cpu_milli: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    price_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstanceModel(Base):
+    """A slice of a host held by one job submission until released."""
+
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(String(36), unique=True)
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    cpu_milli: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    price_per_hour: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_instances_host_active", "host_id", "released_at"),)
+
+
+class RunModel(Base):
+    """Projection of a run for lists and history; the live truth is the workflow's query."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    run_name: Mapped[str] = mapped_column(String(100))
+    workflow_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    status_message: Mapped[str] = mapped_column(Text, default="")
+    termination_reason: Mapped[str | None] = mapped_column(String(50), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    desired_replicas: Mapped[int] = mapped_column(Integer)
+    running_replicas: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    configuration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    submitted_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # A name is unique among the active runs of a project only.
+        Index("uq_runs_active_name", "project_id", "run_name", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+        Index("ix_runs_project_submitted", "project_id", "submitted_at", "id"),
+        Index("ix_runs_project_name", "project_id", "run_name"),
+    )
+
+
+class LogLineModel(Base):
+    __tablename__ = "log_lines"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(String(36))
+    run_id: Mapped[str] = mapped_column(String(36))
+    replica_num: Mapped[int] = mapped_column(Integer)
+    submission_num: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)  # byte offset in the replica's output
+    timestamp: Mapped[datetime] = mapped_column()
+    stream: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("submission_id", "offset", name="uq_log_lines_submission_offset"),
+        Index("ix_log_lines_run_replica", "run_id", "replica_num", "submission_num", "offset"),
+    )

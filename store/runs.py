@@ -1,0 +1,137 @@
+"""Run projections: written by the RunWorkflow (versioned, never backwards), read by lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.run_state import RunState
+from core.statuses import RunStatus
+from store.database import Database
+from store.models import RunModel, utcnow
+
+
+class ActiveRunExists(Exception):
+    def __init__(self, run_name: str) -> None:
+        super().__init__(f"run {run_name} is already active in this project")
+        self.run_name = run_name
+
+
+@dataclass(frozen=True)
+class NewRun:
+    id: str
+    project_id: str
+    user_id: str
+    run_name: str
+    workflow_id: str
+    desired_replicas: int
+    configuration: dict[str, Any]
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class RunCursor:
+    submitted_at: datetime
+    id: str
+
+
+class RunStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, run: NewRun) -> None:
+        """Reserve the name among active runs before the workflow starts."""
+        row = RunModel(id=run.id, project_id=run.project_id, user_id=run.user_id, run_name=run.run_name,
+                       workflow_id=run.workflow_id, status=RunStatus.SUBMITTED.value, active=True,
+                       desired_replicas=run.desired_replicas, configuration=run.configuration,
+                       submitted_at=run.submitted_at, version=0)
+        try:
+            async with self._db.write() as session:
+                session.add(row)
+        except IntegrityError:
+            raise ActiveRunExists(run.run_name) from None
+
+    async def mark_failed_to_start(self, run_id: str, message: str) -> None:
+        async with self._db.write() as session:
+            await session.execute(
+                update(RunModel).where(RunModel.id == run_id, RunModel.version == 0)
+                .values(status=RunStatus.FAILED.value, termination_reason="server_error", status_message=message,
+                        active=False, finished_at=utcnow(), updated_at=utcnow()))
+
+    async def write_projection(self, state: RunState, cost: float) -> bool:
+        """Idempotent upsert: applies only if newer than what is stored. True if it applied."""
+        values = {
+            "status": state.status.value,
+            "status_message": state.status_message,
+            "termination_reason": state.termination_reason.value if state.termination_reason else None,
+            "active": not state.status.is_finished,
+            "desired_replicas": state.desired_replicas,
+            "running_replicas": state.running_replicas(),
+            "cost": cost,
+            "state": state.model_dump(mode="json"),
+            "version": state.version,
+            "finished_at": state.finished_at,
+            "updated_at": utcnow(),
+        }
+        async with self._db.write() as session:
+            result = await session.execute(
+                update(RunModel).where(RunModel.id == state.run_id, RunModel.version < state.version)
+                .values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def by_id(self, project_id: str, run_id: str) -> RunModel | None:
+        async with self._db.read() as session:
+            return (await session.execute(
+                select(RunModel).where(RunModel.project_id == project_id, RunModel.id == run_id)
+            )).scalar_one_or_none()
+
+    async def latest_by_name(self, project_id: str, run_name: str) -> RunModel | None:
+        """The active run of that name, else the newest finished one that is not deleted."""
+        async with self._db.read() as session:
+            return (await session.execute(
+                select(RunModel)
+                .where(RunModel.project_id == project_id, RunModel.run_name == run_name,
+                       RunModel.deleted.is_(False))
+                .order_by(RunModel.active.desc(), RunModel.submitted_at.desc(), RunModel.id.desc())
+                .limit(1))).scalar_one_or_none()
+
+    async def latest_by_names(self, project_id: str, names: Sequence[str]) -> dict[str, RunModel]:
+        """Name → run, the way `latest_by_name` picks it, in one query."""
+        async with self._db.read() as session:
+            rows = (await session.execute(
+                select(RunModel)
+                .where(RunModel.project_id == project_id, RunModel.run_name.in_(set(names)),
+                       RunModel.deleted.is_(False))
+                .order_by(RunModel.active.asc(), RunModel.submitted_at.asc(), RunModel.id.asc())
+            )).scalars()
+            # Later rows win: active last, newest last.
+            return {row.run_name: row for row in rows}
+
+    async def list(self, project_id: str, *, only_active: bool = False, include_deleted: bool = True,
+                   limit: int = 100, after: RunCursor | None = None) -> list[RunModel]:
+        """Newest first, keyset-paginated on (submitted_at, id)."""
+        query = select(RunModel).where(RunModel.project_id == project_id)
+        if only_active:
+            query = query.where(RunModel.active.is_(True))
+        if not include_deleted:
+            query = query.where(RunModel.deleted.is_(False))
+        if after is not None:
+            query = query.where(or_(
+                RunModel.submitted_at < after.submitted_at,
+                and_(RunModel.submitted_at == after.submitted_at, RunModel.id < after.id)))
+        query = query.order_by(RunModel.submitted_at.desc(), RunModel.id.desc()).limit(limit)
+        async with self._db.read() as session:
+            return list((await session.execute(query)).scalars())
+
+    async def mark_deleted(self, run_ids: Sequence[str]) -> None:
+        if not run_ids:
+            return
+        async with self._db.write() as session:
+            await session.execute(
+                update(RunModel).where(RunModel.id.in_(list(run_ids)), RunModel.active.is_(False))
+                .values(deleted=True, updated_at=utcnow()))

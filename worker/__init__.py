@@ -1,0 +1,1 @@
+"""Temporal workers: the run workflow worker and the host worker of this machine."""

@@ -1,0 +1,51 @@
+"""Builds the two workers a machine runs.
+
+The run worker polls the shared queue: RunWorkflow plus the activities that only touch the
+database. The host worker polls `durastack-host-<host id>` and runs the replica activities
+of the processes that live on this machine.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.capacity import CapacityActivities
+from activities.projection import ProjectionActivities
+from activities.replicas import ReplicaActivities
+from backends.base import Compute
+from store.capacity import Capacity
+from store.logs import LogStore
+from store.runs import RunStore
+from workflows.run_workflow import RunWorkflow
+
+# Watching is one long activity per live replica, so slots must exceed the replicas a host runs.
+MAX_HOST_ACTIVITIES = 2000
+MAX_RUN_ACTIVITIES = 500
+
+
+def host_task_queue(host_id: str) -> str:
+    return f"durastack-host-{host_id}"
+
+
+def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Capacity) -> Worker:
+    capacity_activities = CapacityActivities(capacity)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[RunWorkflow],
+        activities=[capacity_activities.provision_instance, capacity_activities.wait_for_instance,
+                    capacity_activities.release_instance, ProjectionActivities(runs).write_projection],
+        max_concurrent_activities=MAX_RUN_ACTIVITIES,
+    )
+
+
+def host_worker(client: Client, compute: Compute, logs: LogStore) -> Worker:
+    replica_activities = ReplicaActivities(compute, logs)
+    return Worker(
+        client,
+        task_queue=host_task_queue(compute.offer().host_id),
+        activities=[replica_activities.start_replica, replica_activities.watch_replica,
+                    replica_activities.terminate_replica],
+        max_concurrent_activities=MAX_HOST_ACTIVITIES,
+    )

@@ -1,0 +1,1 @@
+"""Workflows. `run_workflow` holds the whole run lifecycle."""

@@ -1,0 +1,331 @@
+"""The lifecycle of one run, top to bottom.
+
+A RunWorkflow is the only writer of its run's state. Each replica is driven by its own
+coroutine: allocate an instance (waiting for capacity when none is free), start the
+process on the instance's host queue, watch it until it exits, release the instance, and
+retry as the run's retry policy allows. Stop and abort requests, the `max_duration` timer
+and a failed replica all end in the same place: every live replica is terminated, then
+the run finishes with one termination reason. Every change bumps `state.version`; a
+background coroutine writes the projection the API lists from, and the final projection
+is written before the workflow returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import names
+    from core import search_attributes
+    from core.configuration import initial_replicas
+    from core.jobs import (
+        Instance,
+        JobSpec,
+        ProvisionRequest,
+        ProvisionResult,
+        ReleaseRequest,
+        ReplicaExit,
+        StartedReplica,
+        TerminateRequest,
+        WatchRequest,
+    )
+    from core.run_state import JobSubmission, RunState, StopRequest, derive_run_status
+    from core.statuses import JobStatus, JobTerminationReason, RunTerminationReason
+    from workflows.messages import RUN_WORKFLOW, STATE_QUERY, STOP_SIGNAL, RunWorkflowInput, StopCommand
+
+QUICK_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
+WATCH_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+WAIT_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# Activities that only end with their process need some start-to-close bound; a year is "never".
+UNBOUNDED = timedelta(days=365)
+MAX_RETRY_DELAY_SECONDS = 30
+
+
+@workflow.defn(name=RUN_WORKFLOW)
+class RunWorkflow:
+    @workflow.init
+    def __init__(self, input: RunWorkflowInput) -> None:
+        self.state = input.state
+        self._replica_tasks: list[asyncio.Task[None]] = []
+        self._failure: RunTerminationReason | None = None
+        self._finishing = False
+        self._written_version = -1
+        self._published_status = self.state.status
+
+    # -- messages -------------------------------------------------------------------------------
+
+    @workflow.query(name=STATE_QUERY)
+    def get_state(self) -> RunState:
+        return self.state
+
+    @workflow.signal(name=STOP_SIGNAL)
+    def stop(self, command: StopCommand) -> None:
+        """Graceful stop, or abort; an abort may follow a graceful stop and escalates it."""
+        if self._finishing or self.state.status.is_finished:
+            return
+        current = self.state.stop
+        if current is not None and (current.abort or not command.abort):
+            return
+        reason = RunTerminationReason.ABORTED_BY_USER if command.abort else RunTerminationReason.STOPPED_BY_USER
+        if current is not None and current.reason == RunTerminationReason.MAX_DURATION_EXCEEDED:
+            reason = current.reason
+        self.state.stop = StopRequest(abort=command.abort, reason=reason)
+        self.state.record(workflow.now(), "abort requested" if command.abort else "stop requested")
+        self._refresh_status()
+
+    # -- the run --------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: RunWorkflowInput) -> RunState:
+        projection = asyncio.create_task(self._write_projections())
+        for replica_num in range(initial_replicas(self.state.configuration)):
+            self._replica_tasks.append(asyncio.create_task(self._drive_replica(replica_num)))
+        self._refresh_status()
+
+        max_duration = self.state.configuration.max_duration_seconds
+        try:
+            await workflow.wait_condition(self._replicas_finished,
+                                          timeout=timedelta(seconds=max_duration) if max_duration else None,
+                                          timeout_summary="max_duration")
+        except TimeoutError:
+            if self.state.stop is None:
+                self.state.stop = StopRequest(abort=False, reason=RunTerminationReason.MAX_DURATION_EXCEEDED)
+                self.state.record(workflow.now(), "max_duration exceeded")
+                self._refresh_status()
+            await workflow.wait_condition(self._replicas_finished)
+        self._finishing = True
+        for task in self._replica_tasks:
+            await task  # surfaces unexpected errors instead of dropping them
+
+        if self.state.stop is not None:
+            reason = self.state.stop.reason
+        else:
+            reason = self._failure or RunTerminationReason.ALL_JOBS_DONE
+        self.state.finish_run(reason, workflow.now())
+        self._publish_status()
+        await workflow.wait_condition(lambda: self._written_version >= self.state.version)
+        projection.cancel()
+        return self.state
+
+    def _replicas_finished(self) -> bool:
+        return all(task.done() for task in self._replica_tasks)
+
+    # -- one replica ----------------------------------------------------------------------------
+
+    async def _drive_replica(self, replica_num: int) -> None:
+        submission = self.state.add_submission(str(workflow.uuid4()), replica_num, workflow.now())
+        first_submitted_at = submission.submitted_at
+        retries = 0
+        while True:
+            await self._run_submission(submission)
+            reason = submission.termination_reason
+            if submission.status != JobStatus.FAILED or self._stopping():
+                return
+            event = "interruption" if submission.exit_code is None and reason != \
+                JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY else "error"
+            retry = self.state.configuration.retry
+            elapsed = (workflow.now() - first_submitted_at).total_seconds()
+            if retry is None or event not in retry.on_events or elapsed >= retry.duration_seconds \
+                    or reason == JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY:
+                self._fail_run(RunTerminationReason.RETRY_LIMIT_EXCEEDED if retry and event in retry.on_events
+                               else RunTerminationReason.JOB_FAILED)
+                return
+            retries += 1
+            delay = min(2 ** (retries - 1), MAX_RETRY_DELAY_SECONDS, max(0.0, retry.duration_seconds - elapsed))
+            submission = self.state.add_submission(str(workflow.uuid4()), replica_num, workflow.now())
+            self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(),
+                                      f"retrying in {delay:g}s after {reason.value if reason else 'failure'}")
+            self._refresh_status()
+            try:
+                await workflow.wait_condition(self._stopping, timeout=timedelta(seconds=delay),
+                                              timeout_summary="retry delay")
+            except TimeoutError:
+                pass
+
+    async def _run_submission(self, submission: JobSubmission) -> None:
+        instance = await self._provision(submission)
+        if instance is None:
+            return
+        try:
+            if self._stopping():
+                self._finish(submission, self._stop_job_reason())
+                return
+            try:
+                started = await workflow.execute_activity(
+                    names.START_REPLICA, self._job_spec(submission), result_type=StartedReplica,
+                    task_queue=instance.task_queue, start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
+                    summary=self._summary("start", submission))
+            except ActivityError as error:
+                self._finish(submission, JobTerminationReason.EXECUTOR_ERROR, message=_cause(error))
+                return
+            submission.pid = started.pid
+            self.state.set_job_status(submission, JobStatus.RUNNING, workflow.now())
+            self._refresh_status()
+            exited, terminated = await self._watch_until_exit(submission, instance)
+            if terminated:
+                self._finish(submission, self._stop_job_reason(), exit_code=exited.exit_code)
+            elif exited.exit_code == 0:
+                self._finish(submission, JobTerminationReason.DONE_BY_RUNNER, exit_code=0)
+            else:
+                self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
+                             exit_code=exited.exit_code, message=exited.message)
+        finally:
+            await workflow.execute_activity(
+                names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
+                summary=self._summary("release instance of", submission))
+
+    async def _provision(self, submission: JobSubmission) -> Instance | None:
+        """An instance for the submission, or None when it finished without one."""
+        if self._stopping():
+            self._finish(submission, self._stop_job_reason())
+            return None
+        request = ProvisionRequest(submission_id=submission.id, run_id=self.state.run_id,
+                                   cpu_milli=self.state.configuration.resources.cpu_milli,
+                                   memory_mb=self.state.configuration.resources.memory_mb)
+        result = await workflow.execute_activity(
+            names.PROVISION_INSTANCE, request, result_type=ProvisionResult,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
+            summary=self._summary("provision", submission))
+        if result.instance is None and result.can_ever_fit:
+            self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(), result.reason)
+            self._refresh_status()
+            waiting = asyncio.create_task(workflow.execute_activity(
+                names.WAIT_FOR_INSTANCE, request, result_type=ProvisionResult,
+                start_to_close_timeout=UNBOUNDED, heartbeat_timeout=WAIT_HEARTBEAT_TIMEOUT,
+                retry_policy=QUICK_RETRY, cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                summary=self._summary("wait for capacity for", submission)))
+            await workflow.wait_condition(lambda: waiting.done() or self._stopping())
+            if not waiting.done():
+                waiting.cancel()
+            try:
+                result = await waiting
+            except (ActivityError, asyncio.CancelledError):
+                result = ProvisionResult(reason="stopped while waiting for capacity")
+        if result.instance is None:
+            if result.can_ever_fit:
+                # Stopped while waiting; an allocation that raced the cancel is given back.
+                await workflow.execute_activity(
+                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+                    start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
+                self._finish(submission, self._stop_job_reason())
+            else:
+                self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
+                             message=result.reason)
+            return None
+        instance = result.instance
+        submission.instance_id = instance.id
+        submission.host_id = instance.host_id
+        submission.host_name = instance.host_name
+        submission.price_per_hour = instance.price_per_hour
+        self.state.set_job_status(submission, JobStatus.PROVISIONING, workflow.now())
+        self._refresh_status()
+        return instance
+
+    async def _watch_until_exit(self, submission: JobSubmission, instance: Instance) -> tuple[ReplicaExit, bool]:
+        """Waits for the process to exit, terminating it when the run stops. The watcher keeps
+        shipping logs during termination, so the last lines are never lost."""
+        watch = asyncio.create_task(workflow.execute_activity(
+            names.WATCH_REPLICA, WatchRequest(submission_id=submission.id, run_id=self.state.run_id,
+                                              replica_num=submission.replica_num,
+                                              submission_num=submission.submission_num),
+            result_type=ReplicaExit, task_queue=instance.task_queue, start_to_close_timeout=UNBOUNDED,
+            heartbeat_timeout=WATCH_HEARTBEAT_TIMEOUT, retry_policy=QUICK_RETRY,
+            summary=self._summary("watch", submission)))
+        sent_abort: bool | None = None  # None: no termination sent yet
+        terminations: list[asyncio.Task[None]] = []
+        while True:
+            await workflow.wait_condition(
+                lambda: watch.done() or (self._stopping() and sent_abort is None)
+                or (self._abort_requested() and sent_abort is False))
+            if watch.done():
+                break
+            sent_abort = self._abort_requested()
+            self.state.set_job_status(submission, JobStatus.TERMINATING, workflow.now())
+            self._refresh_status()
+            grace = 0.0 if sent_abort else self.state.configuration.stop_duration_seconds
+            terminations.append(asyncio.create_task(workflow.execute_activity(
+                names.TERMINATE_REPLICA,
+                TerminateRequest(submission_id=submission.id, abort=sent_abort, grace_seconds=grace),
+                task_queue=instance.task_queue, start_to_close_timeout=timedelta(seconds=grace + 60),
+                heartbeat_timeout=timedelta(seconds=10), retry_policy=QUICK_RETRY,
+                summary=self._summary("abort" if sent_abort else "stop", submission))))
+        exited = await watch
+        for termination in terminations:
+            termination.cancel()
+        return exited, sent_abort is not None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _stopping(self) -> bool:
+        return self.state.stop is not None or self._failure is not None
+
+    def _abort_requested(self) -> bool:
+        return self.state.stop is not None and self.state.stop.abort
+
+    def _stop_job_reason(self) -> JobTerminationReason:
+        stop = self.state.stop
+        if stop is None:
+            return JobTerminationReason.TERMINATED_BY_SERVER
+        if stop.reason == RunTerminationReason.MAX_DURATION_EXCEEDED:
+            return JobTerminationReason.MAX_DURATION_EXCEEDED
+        return JobTerminationReason.ABORTED_BY_USER if stop.abort else JobTerminationReason.TERMINATED_BY_USER
+
+    def _fail_run(self, reason: RunTerminationReason) -> None:
+        """A replica failed for good: the run fails, and the other replicas are terminated."""
+        if self._failure is None and self.state.stop is None:
+            self._failure = reason
+            self.state.record(workflow.now(), f"run failing: {reason.value}")
+
+    def _finish(self, submission: JobSubmission, reason: JobTerminationReason, *,
+                exit_code: int | None = None, message: str = "") -> None:
+        self.state.finish_job(submission, reason, workflow.now(), exit_code=exit_code, message=message)
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        if self.state.status.is_finished:
+            return
+        status, message = derive_run_status(self.state)
+        self.state.set_run_status(status, workflow.now(), message)
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self.state.status != self._published_status:
+            self._published_status = self.state.status
+            workflow.upsert_search_attributes([search_attributes.RUN_STATUS.value_set(self.state.status.value)])
+
+    def _job_spec(self, submission: JobSubmission) -> JobSpec:
+        configuration = self.state.configuration
+        return JobSpec(submission_id=submission.id, run_id=self.state.run_id, run_name=self.state.run_name,
+                       project=self.state.project, replica_num=submission.replica_num,
+                       submission_num=submission.submission_num, commands=configuration.commands,
+                       env=configuration.env, working_dir=configuration.working_dir,
+                       resources=configuration.resources)
+
+    @staticmethod
+    def _summary(action: str, submission: JobSubmission) -> str:
+        return f"{action} replica {submission.replica_num}, submission {submission.submission_num}"
+
+    async def _write_projections(self) -> None:
+        """Coalesces state changes into projection writes, newest version last."""
+        while True:
+            await workflow.wait_condition(lambda: self.state.version > self._written_version)
+            version = self.state.version
+            await workflow.execute_activity(
+                names.WRITE_PROJECTION, self.state.model_copy(deep=True),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
+                summary=f"write projection v{version}")
+            self._written_version = version
+
+
+def _cause(error: ActivityError) -> str:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or error)
