@@ -1,0 +1,153 @@
+"""durastack as real processes: `durastack api` and `durastack worker`, each killable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.ports import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class DurastackProcesses:
+    """One durastack deployment: its own database, task queue and host, sharing a Temporal server."""
+
+    def __init__(self, directory: Path, temporal_address: str, database_url: str, **host: Any) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.token = uuid.uuid4().hex
+        self.url = f"http://127.0.0.1:{self.port}"
+        suffix = uuid.uuid4().hex[:8]
+        self.home = directory / "home"
+        self.env = {
+            **os.environ,
+            "HOME": str(self.home),
+            "TEMPORAL_ADDRESS": temporal_address,
+            "DATABASE_URL": database_url,
+            "DURASTACK_SERVER_DIR": str(directory / "server"),
+            "DURASTACK_SERVER_ADMIN_TOKEN": self.token,
+            "DURASTACK_SERVER_PORT": str(self.port),
+            "DURASTACK_TASK_QUEUE": f"durastack-test-{suffix}",
+            "DURASTACK_HOST_ID": f"test-{suffix}",
+            "DURASTACK_HOST_CPUS": str(host.get("cpus", 16)),
+            "DURASTACK_HOST_MEMORY": str(host.get("memory", "16GB")),
+            "DURASTACK_HOST_PRICE": str(host.get("price", 0)),
+            # The CLI's settings, so that subprocesses of tests talk to this deployment.
+            "DURASTACK_URL": self.url,
+            "DURASTACK_TOKEN": self.token,
+            "DURASTACK_PROJECT": "main",
+        }
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.api: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, role: str) -> subprocess.Popen[bytes]:
+        log = open(self.directory / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
+        return subprocess.Popen([sys.executable, "-m", "cli.main", role], cwd=REPO, env=self.env,
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self.start_worker()
+        self.start_api()
+
+    def start_api(self) -> None:
+        self.api = self._spawn("api")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.api.poll() is not None:
+                raise RuntimeError(f"durastack api exited: {self.read_log('api')[-3000:]}")
+            try:
+                httpx.get(f"{self.url}/schema/openapi.json", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("durastack api did not answer")
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker")
+
+    def kill_worker(self) -> None:
+        """SIGKILL: no graceful shutdown, as when a machine dies."""
+        assert self.worker is not None
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait()
+
+    def read_log(self, role: str) -> str:
+        path = self.directory / f"{role}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in (self.api, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in (self.api, self.worker):
+            if process is not None:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        # Replica processes are detached by design; make sure none outlive the test.
+        subprocess.run(["pkill", "-KILL", "-f", f"backends.local.runner {self.directory}"], check=False)
+
+    def client(self, token: str | None = None) -> ApiClient:
+        return ApiClient(self.url, token or self.token)
+
+
+TERMINAL = {"done", "failed", "terminated"}
+
+
+class ApiClient:
+    def __init__(self, url: str, token: str, project: str = "main") -> None:
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.project = project
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"/api/project/{self.project}/{path}", json=body)
+
+    def ok(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.post(path, body)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def apply(self, configuration: dict[str, Any]) -> dict[str, Any]:
+        return self.ok("runs/apply", {"run_spec": {"configuration": configuration}})  # type: ignore[no-any-return]
+
+    def get(self, run_name: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+        body = {"run_name": run_name} if run_name else {"id": run_id}
+        return self.ok("runs/get", body)  # type: ignore[no-any-return]
+
+    def wait_for(self, run_name: str, condition: Any, timeout: float = 60, what: str = "") -> dict[str, Any]:
+        """Polls `get` until `condition(run)` holds; fails with the last state seen."""
+        deadline = time.monotonic() + timeout
+        run: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            run = self.get(run_name)
+            if condition(run):
+                return run
+            time.sleep(0.1)
+        raise AssertionError(f"run {run_name} never reached {what or condition}: status={run.get('status')} "
+                             f"jobs={[(j['replica_num'], [s['status'] for s in j['job_submissions']]) for j in run.get('jobs', [])]}")
+
+    def wait_finished(self, run_name: str, timeout: float = 60) -> dict[str, Any]:
+        return self.wait_for(run_name, lambda run: run["status"] in TERMINAL, timeout, "a terminal status")
+
+    def logs(self, run_name: str, replica_num: int, **extra: Any) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = self.ok("logs/poll", {"run_name": run_name, "replica_num": replica_num, "next_token": token,
+                                         "limit": 100, **extra})
+            lines += page["logs"]
+            if not page["logs"]:
+                return lines
+            token = page["next_token"]
