@@ -120,11 +120,11 @@ class LocalCompute(Compute):
     async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
                             heartbeat: Heartbeat) -> None:
         job_dir = self._job_dir(submission_id)
-        pid = _read_pid(job_dir)
-        if pid is None or not _runner_alive(job_dir):
+        pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
+        if pgid is None or not _runner_alive(job_dir):
             return
         if not abort:
-            _signal_group(pid, signal.SIGTERM)
+            _signal_group(pgid, signal.SIGTERM)
             deadline = time.monotonic() + grace_seconds
             while time.monotonic() < deadline:
                 if not _runner_alive(job_dir):
@@ -133,16 +133,17 @@ class LocalCompute(Compute):
                 if result is not None:
                     await result
                 await asyncio.sleep(_TERMINATE_POLL)
-        _signal_group(pid, signal.SIGKILL)
+        # The runner survives this and records the exit code (137).
+        _signal_group(pgid, signal.SIGKILL)
 
     def process_ids(self, submission_id: str) -> list[int]:
         job_dir = self._job_dir(submission_id)
-        pid = _read_pid(job_dir)
-        if pid is None or not _runner_alive(job_dir):
+        pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
+        if pgid is None or not _runner_alive(job_dir):
             return []
         try:
-            root = psutil.Process(pid)
-            return [pid, *(child.pid for child in root.children(recursive=True))]
+            root = psutil.Process(pgid)
+            return [pgid, *(child.pid for child in root.children(recursive=True))]
         except psutil.Error:
             return []
 

@@ -2,9 +2,11 @@
 
 It runs in its own session, so the worker can die without taking it along. It holds an
 exclusive lock on JOB_DIR/lock for its whole life: a second runner of the same job exits at
-once (starting twice starts once), and a free lock means the runner is gone. Output goes to
-JOB_DIR/output.jsonl, one JSON object per line with timestamp, stream and text; the exit
-code goes to JOB_DIR/exit_code, written atomically after the output is complete.
+once (starting twice starts once), and a free lock means the runner is gone. The job runs
+in a process group of its own (JOB_DIR/job_pgid), so signals for the job never hit the
+runner, which lives on to record how the job ended. Output goes to JOB_DIR/output.jsonl,
+one JSON object per line with timestamp, stream and text; the exit code goes to
+JOB_DIR/exit_code, written atomically after the output is complete.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import IO, Any
 
 LOCK_FILE = "lock"
 PID_FILE = "pid"
+JOB_PGID_FILE = "job_pgid"
 SPEC_FILE = "spec.json"
 OUTPUT_FILE = "output.jsonl"
 EXIT_CODE_FILE = "exit_code"
@@ -50,16 +53,16 @@ def run(job_dir: Path) -> int:
         return 0  # another runner owns this job
     if (job_dir / EXIT_CODE_FILE).exists():
         return 0  # already ran to the end
-    write_atomically(job_dir / PID_FILE, str(os.getpid()))
 
     spec: dict[str, Any] = json.loads((job_dir / SPEC_FILE).read_text())
-    # The job and its children share our process group, so a SIGTERM to the group reaches them;
-    # we ignore it ourselves and wait for the job to finish.
-    signal.signal(signal.SIGTERM, lambda *_: None)
     script = "set -e\n" + "\n".join(spec["commands"]) + "\n"
     child = subprocess.Popen(["/bin/bash", "-c", script], cwd=spec["working_dir"],
                              env={**os.environ, **spec["env"]}, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # A SIGTERM meant for the runner is passed on to the job, and the runner waits for it.
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(child.pid, signal.SIGTERM))
+    write_atomically(job_dir / JOB_PGID_FILE, str(child.pid))
+    write_atomically(job_dir / PID_FILE, str(os.getpid()))
     output_lock = threading.Lock()
     with open(job_dir / OUTPUT_FILE, "a", encoding="utf-8") as output:
         pumps = [threading.Thread(target=_pump, args=(pipe, name, output, output_lock))

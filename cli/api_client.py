@@ -1,0 +1,125 @@
+"""The HTTP API as the CLI sees it: JSON requests and the live log stream. Nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, connect_sse
+
+from cli.client_config import ClientConfig
+
+REQUEST_TIMEOUT = httpx.Timeout(30.0)
+# A follow can be silent for as long as the workload prints nothing, so no read timeout.
+FOLLOW_TIMEOUT = httpx.Timeout(30.0, read=None)
+
+
+class ApiError(Exception):
+    """A refusal or an unreachable server; the message is one line for the user."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ApiClient:
+    def __init__(self, config: ClientConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self.project = config.project
+        self._url = config.url
+        self._http = httpx.Client(base_url=config.url, headers={"Authorization": f"Bearer {config.token}"},
+                                  timeout=REQUEST_TIMEOUT, transport=transport)
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._http.close()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST /api/project/{project}/{path}; the decoded JSON answer."""
+        try:
+            response = self._http.post(f"/api/project/{self.project}/{path}", json=body)
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from None
+        _raise_for_status(response)
+        return response.json()
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def apply(self, run_spec: dict[str, Any]) -> dict[str, Any]:
+        return self.post("runs/apply", {"run_spec": run_spec})  # type: ignore[no-any-return]
+
+    def get_run(self, run_name: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+        body = {"id": run_id} if run_id is not None else {"run_name": run_name}
+        return self.post("runs/get", body)  # type: ignore[no-any-return]
+
+    def list_runs(self, *, only_active: bool, limit: int | None = None) -> list[dict[str, Any]]:
+        """Newest first; every page when `limit` is None, else at most `limit` runs."""
+        runs: list[dict[str, Any]] = []
+        page_size = min(limit, 1000) if limit is not None else 100
+        body: dict[str, Any] = {"only_active": only_active, "include_deleted": False, "limit": page_size}
+        while True:
+            page: list[dict[str, Any]] = self.post("runs/list", body)
+            runs += page
+            if len(page) < page_size or (limit is not None and len(runs) >= limit):
+                return runs[:limit]
+            body = {**body, "prev_submitted_at": page[-1]["submitted_at"], "prev_run_id": page[-1]["id"]}
+
+    def stop_runs(self, names: list[str], abort: bool) -> list[dict[str, Any]]:
+        answer = self.post("runs/stop", {"runs_names": names, "abort": abort})
+        return answer["results"]  # type: ignore[no-any-return]
+
+    def delete_runs(self, names: list[str]) -> list[dict[str, Any]]:
+        return self.post("runs/delete", {"runs_names": names})["results"]  # type: ignore[no-any-return]
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def poll_logs(self, *, run_name: str | None, run_id: str | None, replica_num: int) -> Iterator[dict[str, Any]]:
+        """Every stored line of one replica, page by page."""
+        token: str | None = None
+        while True:
+            page = self.post("logs/poll", {"run_name": run_name, "run_id": run_id, "replica_num": replica_num,
+                                           "next_token": token})
+            yield from page["logs"]
+            if not page["logs"]:
+                return
+            token = page["next_token"]
+
+    def follow_logs(self, *, run_name: str | None, run_id: str | None,
+                    replica_num: int) -> Iterator[dict[str, Any]]:
+        """Lines from the start, then live ones, until the server says the run has ended."""
+        params: dict[str, Any] = {"replica_num": replica_num}
+        params.update({"run_id": run_id} if run_id is not None else {"run_name": run_name})
+        try:
+            with connect_sse(self._http, "GET", f"/api/project/{self.project}/logs/follow", params=params,
+                             timeout=FOLLOW_TIMEOUT) as source:
+                if source.response.is_error:
+                    source.response.read()
+                    _raise_for_status(source.response)
+                for event in source.iter_sse():
+                    if event.event == "log":
+                        yield json.loads(event.data)
+                    elif event.event == "end":
+                        return
+        except (httpx.HTTPError, SSEError) as error:
+            raise self._unreachable(error) from None
+        raise ApiError(f"the log stream from {self._url} ended early; try `durastack logs -f` again")
+
+    def _unreachable(self, error: Exception) -> ApiError:
+        return ApiError(f"can't reach the server at {self._url}: {error or type(error).__name__}")
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        detail = str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        detail = response.text.strip().splitlines()[0] if response.text.strip() else response.reason_phrase
+    if response.status_code == 401:
+        detail += " (check --token, DURASTACK_TOKEN or the config file)"
+    raise ApiError(detail, response.status_code)
