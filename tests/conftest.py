@@ -54,9 +54,9 @@ def deploy(tmp_path: Path, temporal: TemporalDevServer,
     """Starts a durastack deployment (api + worker processes) with its own database."""
     started: list[DurastackProcesses] = []
 
-    def start(**host: Any) -> DurastackProcesses:
-        processes = DurastackProcesses(tmp_path / f"deployment-{len(started)}", temporal.address,
-                                       new_database_url(), **host)
+    def start(temporal_address: str | None = None, **host: Any) -> DurastackProcesses:
+        processes = DurastackProcesses(tmp_path / f"deployment-{len(started)}",
+                                       temporal_address or temporal.address, new_database_url(), **host)
         started.append(processes)
         processes.start()
         return processes

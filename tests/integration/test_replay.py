@@ -1,0 +1,43 @@
+"""Determinism: histories of real runs replay against the current workflow code.
+
+Set DURASTACK_RECORD_HISTORIES=tests/histories to refresh the recorded histories that
+tests/unit/test_recorded_histories.py replays without a server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from server.temporal import connect
+from tests.integration.test_run_lifecycle import SIGTERM_AWARE, numbered_task
+from tests.support.durastack import DurastackProcesses
+from tests.support.replay import replay
+from tests.support.temporal import TemporalDevServer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProcesses],
+                                             temporal: TemporalDevServer, database_kind: str) -> None:
+    deployment = deploy(cpus=1, memory="1GB")
+    api = deployment.client()
+    api.apply(numbered_task("replay-done", n=5, replicas=2))
+    api.apply({"type": "task", "name": "replay-retry", "commands": ["exit 1"],
+               "retry": {"on_events": ["error"], "duration": "2s"}, "resources": {"cpu": 0.5, "memory": "64MB"}})
+    api.apply({"type": "task", "name": "replay-stop", "commands": [SIGTERM_AWARE],
+               "resources": {"cpu": 0.5, "memory": "64MB"}})
+    api.wait_for("replay-stop", lambda run: run["status"] == "running", what="running")
+    api.ok("runs/stop", {"runs_names": ["replay-stop"]})
+    runs = [api.wait_finished(name) for name in ("replay-done", "replay-retry", "replay-stop")]
+
+    client = await connect(temporal.address, "default")
+    histories = [await client.get_workflow_handle(run["workflow_id"]).fetch_history() for run in runs]
+    assert await replay(histories) == 3
+
+    record_to = os.environ.get("DURASTACK_RECORD_HISTORIES")
+    if record_to and database_kind == "sqlite":
+        for run, history in zip(runs, histories, strict=True):
+            Path(record_to, f"{run['run_name']}.json").write_text(history.to_json())
