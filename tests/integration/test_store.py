@@ -1,0 +1,116 @@
+"""The database layer on SQLite and PostgreSQL: no oversubscription, no going backwards,
+no duplicated log lines."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from core.configuration import parse_configuration
+from core.jobs import ProvisionRequest
+from core.run_state import RunState
+from core.statuses import RunStatus, RunTerminationReason
+from store.accounts import DEFAULT_PROJECT, Accounts
+from store.capacity import Capacity
+from store.database import Database
+from store.logs import LogLine, LogStore, SubmissionRef
+from store.migrate import upgrade_database
+from store.models import ProjectModel, UserModel
+from store.runs import ActiveRunExists, NewRun, RunStore
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(new_database_url: Callable[[], str]) -> AsyncIterator[Database]:
+    database = Database(new_database_url())
+    await upgrade_database(database)
+    await upgrade_database(database)  # idempotent
+    await Accounts(database).bootstrap("token")
+    yield database
+    await database.dispose()
+
+
+async def test_concurrent_allocations_never_oversubscribe_a_host(database: Database) -> None:
+    capacity = Capacity(database)
+    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
+                                 cpu_milli=4000, memory_mb=4096, price_per_hour=1.5)
+    requests = [ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=1000, memory_mb=512)
+                for _ in range(20)]
+    results = await asyncio.gather(*(capacity.allocate(request) for request in requests))
+    granted = [result for result in results if result.instance is not None]
+    assert len(granted) == 4
+    assert all("waiting for capacity" in r.reason for r in results if r.instance is None)
+    assert await capacity.allocated("h1") == (4000, 2048)
+    # Idempotent per submission: asking again returns the same instance.
+    again = await capacity.allocate(requests[results.index(granted[0])])
+    assert again.instance == granted[0].instance
+    await capacity.release(granted[0].instance.submission_id)  # type: ignore[union-attr]
+    assert await capacity.allocated("h1") == (3000, 1536)
+    # A released submission never gets an instance again.
+    assert (await capacity.allocate(requests[results.index(granted[0])])).instance is None
+
+
+async def test_a_request_no_host_can_hold_is_reported_as_never_fitting(database: Database) -> None:
+    capacity = Capacity(database)
+    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
+                                 cpu_milli=2000, memory_mb=1024, price_per_hour=0)
+    result = await capacity.allocate(ProvisionRequest(submission_id="s", run_id="r", cpu_milli=4000, memory_mb=1))
+    assert (result.instance, result.can_ever_fit) == (None, False)
+    assert "no host can ever fit 4 CPU" in result.reason
+
+
+async def _project_and_user(database: Database) -> tuple[str, str]:
+    async with database.read() as session:
+        project = (await session.execute(select(ProjectModel).where(ProjectModel.name == DEFAULT_PROJECT))).scalar_one()
+        user = (await session.execute(select(UserModel))).scalars().first()
+        assert user is not None
+        return project.id, user.id
+
+
+async def test_projection_writes_never_go_backwards(database: Database) -> None:
+    runs = RunStore(database)
+    project_id, user_id = await _project_and_user(database)
+    configuration = parse_configuration({"type": "task", "commands": ["true"]})
+    run = NewRun(id=str(uuid.uuid4()), project_id=project_id, user_id=user_id, run_name="proj", workflow_id="w",
+                 desired_replicas=1, configuration=configuration.model_dump(mode="json", by_alias=True),
+                 submitted_at=NOW)
+    await runs.create(run)
+    with pytest.raises(ActiveRunExists):
+        await runs.create(NewRun(**{**run.__dict__, "id": str(uuid.uuid4())}))
+
+    state = RunState(run_id=run.id, run_name="proj", project="main", user="admin", workflow_id="w",
+                     configuration=configuration, desired_replicas=1, submitted_at=NOW)
+    running = state.model_copy(deep=True)
+    running.set_run_status(RunStatus.RUNNING, NOW)
+    finished = running.model_copy(deep=True)
+    finished.finish_run(RunTerminationReason.ALL_JOBS_DONE, NOW)
+
+    assert await runs.write_projection(finished, cost=1.0)
+    assert not await runs.write_projection(running, cost=0.5)  # late, older write
+    assert not await runs.write_projection(finished, cost=1.0)  # retried write
+    row = await runs.by_id(project_id, run.id)
+    assert row is not None
+    assert (row.status, row.version, row.active, row.cost) == ("done", finished.version, False, 1.0)
+    # The name is free again once the run finished.
+    await runs.create(NewRun(**{**run.__dict__, "id": str(uuid.uuid4())}))
+
+
+async def test_log_lines_are_stored_once_and_paged_in_order(database: Database) -> None:
+    logs = LogStore(database)
+    ref = SubmissionRef(submission_id="s", run_id="r", replica_num=0, submission_num=0)
+    lines = [LogLine(offset=i * 10, timestamp=NOW, stream="stdout", message=f"line {i}") for i in range(50)]
+    await logs.append(ref, lines[:30])
+    await logs.append(ref, lines[20:])  # a retried batch overlaps the first
+    later = SubmissionRef(submission_id="t", run_id="r", replica_num=0, submission_num=1)
+    await logs.append(later, [LogLine(offset=0, timestamp=NOW, stream="stderr", message="retry")])
+    page = await logs.page("r", 0, limit=1000)
+    assert [line.message for _, line in page] == [f"line {i}" for i in range(50)] + ["retry"]
+    after = await logs.page("r", 0, after=(0, 480))
+    assert [(num, line.message) for num, line in after] == [(0, "line 49"), (1, "retry")]
