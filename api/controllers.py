@@ -47,7 +47,7 @@ class RunsController(Controller):
 
     @post("/list", status_code=HTTP_200_OK, summary="List runs, newest first")
     async def list_runs(self, access: ProjectAccess, data: ListRunsRequest, run_service: RunService) -> list[Run]:
-        return await run_service.list(access, data)
+        return await run_service.list_runs(access, data)
 
     @post("/stop", status_code=HTTP_200_OK, summary="Stop (or abort) many runs with one request")
     async def stop(self, access: ProjectAccess, data: StopRunsRequest, run_service: RunService) -> RunOutcomes:

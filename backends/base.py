@@ -55,7 +55,7 @@ Heartbeat = Callable[[], Awaitable[None] | None]
 class Compute(ABC):
     """Runs job submissions on one host. Every method is idempotent per submission id."""
 
-    type: ClassVar[str]
+    backend_type: ClassVar[str]
     config_model: ClassVar[type[BackendConfig]]
 
     @property

@@ -13,7 +13,7 @@ _BACKENDS: dict[str, type[Compute]] = {}
 
 
 def register(compute: type[Compute]) -> type[Compute]:
-    _BACKENDS[compute.type] = compute
+    _BACKENDS[compute.backend_type] = compute
     return compute
 
 

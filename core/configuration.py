@@ -63,8 +63,12 @@ class Resources(_Strict):
 RetryEvent = Literal["no-capacity", "error", "interruption"]
 
 
+def _every_retry_event() -> list[RetryEvent]:
+    return ["no-capacity", "error", "interruption"]
+
+
 class RetryPolicy(_Strict):
-    on_events: list[RetryEvent] = Field(default_factory=lambda: ["no-capacity", "error", "interruption"])
+    on_events: list[RetryEvent] = Field(default_factory=_every_retry_event)
     duration_seconds: float = Field(default=3600, alias="duration")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

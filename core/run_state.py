@@ -44,7 +44,7 @@ class JobSubmission(BaseModel):
     finished_at: datetime | None = None
 
     def cost(self, now: datetime) -> float:
-        """Price per hour × time on an instance; stops at the finish time."""
+        """Price per hour times the time on an instance; stops at the finish time."""
         if self.started_at is None:
             return 0.0
         end = self.finished_at or now

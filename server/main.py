@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
     if roles.worker:
         compute = create_compute(LOCAL_BACKEND, settings.local_backend_config())
         offer = compute.offer()
-        await capacity.register_host(host_id=offer.host_id, name=offer.name, backend_type=compute.type,
+        await capacity.register_host(host_id=offer.host_id, name=offer.name, backend_type=compute.backend_type,
                                      task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli,
                                      memory_mb=offer.memory_mb, price_per_hour=offer.price_per_hour)
         workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
@@ -120,12 +121,11 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
                 ui_url=settings.resolved_temporal_ui_url)),
             logs=LogService(logs, runs),
         )
-        http = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.server_host,
-                                             port=settings.server_port, log_config=None, access_log=False))
-        http.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # ours handle them
+        http = _HttpServer(uvicorn.Config(create_app(services), host=settings.server_host,
+                                          port=settings.server_port, log_config=None, access_log=False))
         tasks.append(asyncio.create_task(http.serve()))
         url = f"http://{settings.server_host}:{settings.server_port}"
-        while not http.started and not tasks[-1].done():
+        while not http.started and not tasks[-1].done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.05)
         if tasks[-1].done():
             await tasks[-1]  # surfaces the bind error
@@ -146,6 +146,14 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
             await task
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
+
+
+class _HttpServer(uvicorn.Server):
+    """Uvicorn without its own signal handling: this process shuts the workers down too."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _print_banner(url: str, token: str, temporal_ui: str | None, config_path: Path) -> None:

@@ -76,7 +76,17 @@ class Accounts:
         return {row.id: row.name for row in rows}
 
     async def bootstrap(self, admin_token: str) -> None:
-        """A fresh server has the admin user with this token and project `main`; idempotent."""
+        """A fresh server has the admin user with this token and project `main`; idempotent,
+        and safe when several API replicas start at once (the loser of a race tries again)."""
+        for attempt in range(3):
+            try:
+                await self._bootstrap_once(admin_token)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    async def _bootstrap_once(self, admin_token: str) -> None:
         async with self._db.write() as session:
             admin = (await session.execute(
                 select(UserModel).where(UserModel.name == ADMIN_USER))).scalar_one_or_none()

@@ -112,7 +112,7 @@ class RunStore:
             # Later rows win: active last, newest last.
             return {row.run_name: row for row in rows}
 
-    async def list(self, project_id: str, *, only_active: bool = False, include_deleted: bool = True,
+    async def list_runs(self, project_id: str, *, only_active: bool = False, include_deleted: bool = True,
                    limit: int = 100, after: RunCursor | None = None) -> list[RunModel]:
         """Newest first, keyset-paginated on (submitted_at, id)."""
         query = select(RunModel).where(RunModel.project_id == project_id)

@@ -13,6 +13,7 @@ is written before the workflow returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -141,11 +142,9 @@ class RunWorkflow:
             self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(),
                                       f"retrying in {delay:g}s after {reason.value if reason else 'failure'}")
             self._refresh_status()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(self._stopping, timeout=timedelta(seconds=delay),
                                               timeout_summary="retry delay")
-            except TimeoutError:
-                pass
 
     async def _run_submission(self, submission: JobSubmission) -> None:
         instance = await self._provision(submission)
@@ -199,7 +198,8 @@ class RunWorkflow:
             waiting = asyncio.create_task(workflow.execute_activity(
                 names.WAIT_FOR_INSTANCE, request, result_type=ProvisionResult,
                 start_to_close_timeout=UNBOUNDED, heartbeat_timeout=WAIT_HEARTBEAT_TIMEOUT,
-                retry_policy=QUICK_RETRY, cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                retry_policy=QUICK_RETRY,
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=self._summary("wait for capacity for", submission)))
             await workflow.wait_condition(lambda: waiting.done() or self._stopping())
             if not waiting.done():
@@ -242,8 +242,8 @@ class RunWorkflow:
         terminations: list[asyncio.Task[None]] = []
         while True:
             await workflow.wait_condition(
-                lambda: watch.done() or (self._stopping() and sent_abort is None)
-                or (self._abort_requested() and sent_abort is False))
+                lambda sent=sent_abort: watch.done() or (self._stopping() and sent is None)  # type: ignore[misc]
+                or (self._abort_requested() and sent is False))
             if watch.done():
                 break
             sent_abort = self._abort_requested()

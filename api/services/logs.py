@@ -47,7 +47,7 @@ class LogService:
                    limit: int) -> JobLogs:
         after = decode_token(next_token) if next_token else None
         page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after, limit=limit)
-        events = [LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+        events = [LogEvent(timestamp=line.timestamp, log_source=line.stream,
                            message=line.message, submission_num=num, offset=line.offset) for num, line in page]
         token = encode_token(page[-1][0], page[-1][1].offset) if page else next_token
         return JobLogs(logs=events, next_token=token)
@@ -60,7 +60,7 @@ class LogService:
         while True:
             page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after)
             for num, line in page:
-                yield LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+                yield LogEvent(timestamp=line.timestamp, log_source=line.stream,
                                message=line.message, submission_num=num, offset=line.offset)
             if page:
                 after = (page[-1][0], page[-1][1].offset)
@@ -71,7 +71,7 @@ class LogService:
                 # but look once more in case lines landed between the page and this read.
                 tail = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after)
                 for num, line in tail:
-                    yield LogEvent(timestamp=line.timestamp, log_source=line.stream,  # type: ignore[arg-type]
+                    yield LogEvent(timestamp=line.timestamp, log_source=line.stream,
                                    message=line.message, submission_num=num, offset=line.offset)
                 return
             await self._logs.wait_for_lines(run.id, FOLLOW_IDLE_SECONDS)

@@ -138,11 +138,11 @@ class RunService:
                         error=str(error))
             return None
 
-    async def list(self, access: ProjectAccess, request: ListRunsRequest) -> list[Run]:
+    async def list_runs(self, access: ProjectAccess, request: ListRunsRequest) -> list[Run]:
         after = None
         if request.prev_submitted_at is not None and request.prev_run_id is not None:
             after = RunCursor(request.prev_submitted_at, request.prev_run_id)
-        rows = await self._runs.list(access.project.id, only_active=request.only_active,
+        rows = await self._runs.list_runs(access.project.id, only_active=request.only_active,
                                      include_deleted=request.include_deleted, limit=request.limit, after=after)
         users = await self._accounts.user_names({row.user_id for row in rows})
         return [self._from_row(row, access.project.name, users.get(row.user_id, "")) for row in rows]
@@ -202,7 +202,7 @@ class RunService:
                 for s in replica.submissions]) for replica in state.replicas],
             events=[RunEventInfo.model_validate(event, from_attributes=True) for event in state.events],
             workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id),
-            version=state.version, source=source,  # type: ignore[arg-type]
+            version=state.version, source=source,
         )
 
     def _from_row(self, row: RunModel, project_name: str, user_name: str, with_events: bool = False) -> Run:

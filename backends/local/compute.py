@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -25,7 +26,7 @@ _TERMINATE_POLL = 0.05
 
 
 class LocalCompute(Compute):
-    type = "local"
+    backend_type = "local"
     config_model = LocalConfig
 
     def __init__(self, config: LocalConfig) -> None:
@@ -61,6 +62,15 @@ class LocalCompute(Compute):
         pid = _read_pid(job_dir)
         if pid is not None:
             return pid
+        await asyncio.to_thread(self._launch, job, job_dir)
+        deadline = time.monotonic() + _RUNNER_START_TIMEOUT
+        while (pid := _read_pid(job_dir)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
+            await asyncio.sleep(0.01)
+        return pid
+
+    def _launch(self, job: JobSpec, job_dir: Path) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **job.env,
@@ -78,12 +88,6 @@ class LocalCompute(Compute):
                              cwd=Path(runner.__file__).resolve().parents[2], start_new_session=True,
                              stdin=subprocess.DEVNULL, stdout=runner_log, stderr=runner_log,
                              close_fds=True)
-        deadline = time.monotonic() + _RUNNER_START_TIMEOUT
-        while (pid := _read_pid(job_dir)) is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
-            await asyncio.sleep(0.01)
-        return pid
 
     def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
         path = self._job_dir(submission_id) / runner.OUTPUT_FILE
@@ -174,7 +178,5 @@ def _runner_alive(job_dir: Path) -> bool:
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
-    except ProcessLookupError:
-        pass

@@ -40,4 +40,4 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
     record_to = os.environ.get("DURASTACK_RECORD_HISTORIES")
     if record_to and database_kind == "sqlite":
         for run, history in zip(runs, histories, strict=True):
-            Path(record_to, f"{run['run_name']}.json").write_text(history.to_json())
+            Path(record_to, f"{run['run_name']}.json").write_text(history.to_json())  # noqa: ASYNC240

@@ -120,11 +120,11 @@ class ApiClient:
         return response.json()
 
     def apply(self, configuration: dict[str, Any]) -> dict[str, Any]:
-        return self.ok("runs/apply", {"run_spec": {"configuration": configuration}})  # type: ignore[no-any-return]
+        return self.ok("runs/apply", {"run_spec": {"configuration": configuration}})
 
     def get(self, run_name: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         body = {"run_name": run_name} if run_name else {"id": run_id}
-        return self.ok("runs/get", body)  # type: ignore[no-any-return]
+        return self.ok("runs/get", body)
 
     def wait_for(self, run_name: str, condition: Any, timeout: float = 60, what: str = "") -> dict[str, Any]:
         """Polls `get` until `condition(run)` holds; fails with the last state seen."""
@@ -135,8 +135,9 @@ class ApiClient:
             if condition(run):
                 return run
             time.sleep(0.1)
-        raise AssertionError(f"run {run_name} never reached {what or condition}: status={run.get('status')} "
-                             f"jobs={[(j['replica_num'], [s['status'] for s in j['job_submissions']]) for j in run.get('jobs', [])]}")
+        jobs = [(job["replica_num"], [s["status"] for s in job["job_submissions"]]) for job in run.get("jobs", [])]
+        raise AssertionError(f"run {run_name} never reached {what or condition}: "
+                             f"status={run.get('status')} jobs={jobs}")
 
     def wait_finished(self, run_name: str, timeout: float = 60) -> dict[str, Any]:
         return self.wait_for(run_name, lambda run: run["status"] in TERMINAL, timeout, "a terminal status")
