@@ -15,7 +15,10 @@ from store.logs import LogLine, LogStore, SubmissionRef
 
 log = structlog.get_logger(__name__)
 
-WATCH_POLL_SECONDS = 0.1
+# Busy replicas are read every 50 ms; quiet ones less and less often, down to once a second,
+# so a host with hundreds of idle replicas doesn't spend its CPU looking at files.
+WATCH_POLL_MIN_SECONDS = 0.05
+WATCH_POLL_MAX_SECONDS = 1.0
 LOG_BATCH_BYTES = 512 * 1024
 
 
@@ -46,6 +49,7 @@ class ReplicaActivities:
         bound = log.bind(run_id=request.run_id, replica_num=request.replica_num,
                          submission_num=request.submission_num)
         bound.info("watching replica", offset=offset, attempt=info.attempt)
+        pause = WATCH_POLL_MIN_SECONDS
         while True:
             exited = self._compute.job_exit(request.submission_id)
             output, next_offset = self._compute.read_output(request.submission_id, offset, LOG_BATCH_BYTES)
@@ -57,8 +61,11 @@ class ReplicaActivities:
             if exited is not None and not output:
                 bound.info("replica exited", exit_code=exited.exit_code, offset=offset)
                 return exited
-            if not output:
-                await asyncio.sleep(WATCH_POLL_SECONDS)
+            if output:
+                pause = WATCH_POLL_MIN_SECONDS
+            else:
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, WATCH_POLL_MAX_SECONDS)
 
     @activity.defn(name=names.TERMINATE_REPLICA)
     async def terminate_replica(self, request: TerminateRequest) -> None:

@@ -51,11 +51,11 @@ class ApiClient:
     # -- runs -----------------------------------------------------------------------------------
 
     def apply(self, run_spec: dict[str, Any]) -> dict[str, Any]:
-        return self.post("runs/apply", {"run_spec": run_spec})  # type: ignore[no-any-return]
+        return self.post("runs/apply", {"run_spec": run_spec})
 
     def get_run(self, run_name: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         body = {"id": run_id} if run_id is not None else {"run_name": run_name}
-        return self.post("runs/get", body)  # type: ignore[no-any-return]
+        return self.post("runs/get", body)
 
     def list_runs(self, *, only_active: bool, limit: int | None = None) -> list[dict[str, Any]]:
         """Newest first; every page when `limit` is None, else at most `limit` runs."""
@@ -71,14 +71,15 @@ class ApiClient:
 
     def stop_runs(self, names: list[str], abort: bool) -> list[dict[str, Any]]:
         answer = self.post("runs/stop", {"runs_names": names, "abort": abort})
-        return answer["results"]  # type: ignore[no-any-return]
+        return answer["results"]
 
     def delete_runs(self, names: list[str]) -> list[dict[str, Any]]:
-        return self.post("runs/delete", {"runs_names": names})["results"]  # type: ignore[no-any-return]
+        return self.post("runs/delete", {"runs_names": names})["results"]
 
     # -- logs -----------------------------------------------------------------------------------
 
-    def poll_logs(self, *, run_name: str | None, run_id: str | None, replica_num: int) -> Iterator[dict[str, Any]]:
+    def poll_logs(self, *, run_name: str | None, run_id: str | None,
+                  replica_num: int) -> Iterator[dict[str, Any]]:
         """Every stored line of one replica, page by page."""
         token: str | None = None
         while True:
@@ -110,7 +111,7 @@ class ApiClient:
         raise ApiError(f"the log stream from {self._url} ended early; try `durastack logs -f` again")
 
     def _unreachable(self, error: Exception) -> ApiError:
-        return ApiError(f"can't reach the server at {self._url}: {error or type(error).__name__}")
+        return ApiError(f"can't reach the server at {self._url}: {str(error) or type(error).__name__}")
 
 
 def _raise_for_status(response: httpx.Response) -> None:

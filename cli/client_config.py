@@ -12,13 +12,12 @@ import yaml
 
 DEFAULT_PROJECT = "main"
 
+# Pre-wrapped: the client commands format help raw to keep their epilogs' layout.
 CONNECTION_HELP = """\
-connection: each setting comes from its flag, else its environment variable, else the config file
-  --url      DURASTACK_URL      server URL, e.g. http://127.0.0.1:3000
-  --token    DURASTACK_TOKEN    API token
-  --project  DURASTACK_PROJECT  project (default main)
-  config file: $DURASTACK_CONFIG or ~/.durastack/config.yml (keys url, token, project; `durastack server`
-  writes it). Flags go after the command name: durastack ps --project main"""
+These flags go after the command name: durastack ps --project main.
+Each setting comes from its flag, else its environment variable, else the config
+file $DURASTACK_CONFIG or ~/.durastack/config.yml (keys url, token, project),
+which `durastack server` writes."""
 
 
 class ClientConfigError(Exception):
@@ -34,7 +33,7 @@ class ClientConfig:
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """The same flags on every client command; they go after the command name."""
-    group = parser.add_argument_group("connection")
+    group = parser.add_argument_group("connection", CONNECTION_HELP)
     group.add_argument("--url", help="server URL, e.g. http://127.0.0.1:3000 (env DURASTACK_URL)")
     group.add_argument("--token", help="API token (env DURASTACK_TOKEN)")
     group.add_argument("--project", help=f"project name (env DURASTACK_PROJECT; default {DEFAULT_PROJECT})")

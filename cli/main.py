@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import server_commands
+from cli import apply_command, log_commands, run_commands, server_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="durastack", description="Durable runs for AI and batch workloads.")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server_commands.register(subcommands)
+    apply_command.register(subcommands)
+    run_commands.register(subcommands)
+    log_commands.register(subcommands)
     return parser
 
 

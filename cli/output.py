@@ -7,14 +7,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from core.statuses import RunStatus
 
-# Reasons that only repeat what the status already says.
-_OBVIOUS_REASONS = {"all_jobs_done", "done_by_runner"}
+# Reasons that only repeat what the status (and, for replicas, the exit code) already says.
+_OBVIOUS_REASONS = {("done", "all_jobs_done"), ("done", "done_by_runner"), ("aborted", "aborted_by_user"),
+                    ("terminated", "terminated_by_user"), ("failed", "container_exited_with_error")}
 FAILED_OUTCOMES = ("not_found", "error")
 
 
@@ -33,21 +33,26 @@ def print_line(text: str) -> None:
 
 
 def relative_time(then: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - then).total_seconds()))
+    seconds = max(0, int((now - then).total_seconds()))  # max: the server's clock may be ahead
     if seconds < 10:
         return "now"
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min"), (1, "sec")):
-        if seconds >= size:
-            count = seconds // size
-            if unit == "day" and count > 30:
-                return then.strftime("%Y-%m-%d")
-            plural = "s" if count > 1 and unit in ("day", "hour") else ""
-            return f"{count} {unit}{plural} ago"
-    return "now"  # unreachable: seconds >= 10 matches "sec"
+    if seconds < 60:
+        return f"{seconds} sec ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return _plural(seconds // 3600, "hour")
+    if seconds < 31 * 86400:
+        return _plural(seconds // 86400, "day")
+    return then.strftime("%Y-%m-%d")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count > 1 else ''} ago"
 
 
 def status_text(status: str, termination_reason: str | None) -> str:
-    if termination_reason and termination_reason not in _OBVIOUS_REASONS:
+    if termination_reason and (status, termination_reason) not in _OBVIOUS_REASONS:
         return f"{status} ({termination_reason})"
     return status
 
@@ -62,9 +67,10 @@ def is_finished(status: str) -> bool:
 
 def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
     """One row per run, then one indented row per replica showing its latest submission."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("NAME", "STATUS", "REPLICAS", "HOST", "EXIT", "SUBMITTED", "COST"):
-        table.add_column(column, no_wrap=True)
+        # In a narrow terminal a long status wraps rather than losing its end to an ellipsis.
+        table.add_column(column, no_wrap=column != "STATUS", min_width=12 if column == "STATUS" else None)
     for run in runs:
         reason = run["termination_reason"] if is_finished(run["status"]) else None
         table.add_row(run["run_name"], status_text(run["status"], reason),

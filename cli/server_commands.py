@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.logging import configure_logging
-from server.main import Roles, serve
 from server.settings import ENVIRONMENT_HELP, Settings
 
 _ENVIRONMENT = "environment:\n" + "\n".join(f"  {name:<30} {text}" for name, text in ENVIRONMENT_HELP.items())
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, roles, text in (
         ("server", "all", "run everything on this machine: the Temporal dev server (unless TEMPORAL_ADDRESS "
                           "is set), the API, the workers and this machine as a host"),
@@ -28,6 +26,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported here so that client commands start without loading the API, Temporal and SQLAlchemy.
+    from server.logging import configure_logging
+    from server.main import Roles, serve
+
     settings = Settings()
     if getattr(args, "host", None):
         settings.server_host = args.host

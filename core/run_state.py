@@ -109,6 +109,12 @@ class RunState(BaseModel):
     def cost(self, now: datetime) -> float:
         return sum(s.cost(now) for r in self.replicas for s in r.submissions)
 
+    def projection_key(self) -> tuple[object, ...]:
+        """What lists show. The projection is rewritten when this changes (and at the end),
+        not on every event: between changes, a snapshot's cost can be computed at read time."""
+        return (self.status, self.status_message, self.termination_reason, self.desired_replicas,
+                self.running_replicas(), sum(len(r.submissions) for r in self.replicas), self.stop)
+
     # -- changing -------------------------------------------------------------------------------
 
     def record(self, now: datetime, message: str, submission: JobSubmission | None = None) -> None:

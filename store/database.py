@@ -42,7 +42,10 @@ class Database:
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     def _sqlite_engine(self, *, immediate: bool) -> AsyncEngine:
-        engine = create_async_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # One write connection per process: writers queue on the pool, in order, instead of
+        # in SQLite's busy handler, which sleeps up to 100 ms between tries.
+        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120} if immediate else {}
+        engine = create_async_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _configure(dbapi_connection: Any, _record: Any) -> None:

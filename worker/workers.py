@@ -37,6 +37,8 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
         activities=[capacity_activities.provision_instance, capacity_activities.wait_for_instance,
                     capacity_activities.release_instance, ProjectionActivities(runs).write_projection],
         max_concurrent_activities=MAX_RUN_ACTIVITIES,
+        max_concurrent_workflow_task_polls=20,
+        max_concurrent_activity_task_polls=10,
     )
 
 
@@ -48,4 +50,5 @@ def host_worker(client: Client, compute: Compute, logs: LogStore) -> Worker:
         activities=[replica_activities.start_replica, replica_activities.watch_replica,
                     replica_activities.terminate_replica],
         max_concurrent_activities=MAX_HOST_ACTIVITIES,
+        max_concurrent_activity_task_polls=10,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -47,7 +48,7 @@ UNBOUNDED = timedelta(days=365)
 MAX_RETRY_DELAY_SECONDS = 30
 
 
-@workflow.defn(name=RUN_WORKFLOW)
+@workflow.defn(name=RUN_WORKFLOW, sandboxed=False)
 class RunWorkflow:
     @workflow.init
     def __init__(self, input: RunWorkflowInput) -> None:
@@ -56,6 +57,7 @@ class RunWorkflow:
         self._failure: RunTerminationReason | None = None
         self._finishing = False
         self._written_version = -1
+        self._written_key: tuple[object, ...] | None = None
         self._published_status = self.state.status
 
     # -- messages -------------------------------------------------------------------------------
@@ -175,10 +177,8 @@ class RunWorkflow:
                 self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
                              exit_code=exited.exit_code, message=exited.message)
         finally:
-            await workflow.execute_activity(
-                names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
-                summary=self._summary("release instance of", submission))
+            await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+                                          summary=self._summary("release instance of", submission))
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
         """An instance for the submission, or None when it finished without one."""
@@ -188,10 +188,8 @@ class RunWorkflow:
         request = ProvisionRequest(submission_id=submission.id, run_id=self.state.run_id,
                                    cpu_milli=self.state.configuration.resources.cpu_milli,
                                    memory_mb=self.state.configuration.resources.memory_mb)
-        result = await workflow.execute_activity(
-            names.PROVISION_INSTANCE, request, result_type=ProvisionResult,
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
-            summary=self._summary("provision", submission))
+        result = await self._database_activity(names.PROVISION_INSTANCE, request, result_type=ProvisionResult,
+                                               summary=self._summary("provision", submission))
         if result.instance is None and result.can_ever_fit:
             self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(), result.reason)
             self._refresh_status()
@@ -211,9 +209,8 @@ class RunWorkflow:
         if result.instance is None:
             if result.can_ever_fit:
                 # Stopped while waiting; an allocation that raced the cancel is given back.
-                await workflow.execute_activity(
-                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
-                    start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
+                await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+                                              summary=self._summary("release instance of", submission))
                 self._finish(submission, self._stop_job_reason())
             else:
                 self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
@@ -309,19 +306,28 @@ class RunWorkflow:
                        resources=configuration.resources)
 
     @staticmethod
+    async def _database_activity(name: str, arg: object, *, summary: str, result_type: type | None = None) -> Any:
+        """Short activities that only touch the database run as local activities: no round
+        trip through the Temporal server, which is most of the latency of a submission."""
+        return await workflow.execute_local_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=QUICK_RETRY, summary=summary)
+
+    @staticmethod
     def _summary(action: str, submission: JobSubmission) -> str:
         return f"{action} replica {submission.replica_num}, submission {submission.submission_num}"
 
     async def _write_projections(self) -> None:
-        """Coalesces state changes into projection writes, newest version last."""
+        """Writes the projection whenever what lists show has changed, newest version last;
+        changes that arrive during a write are coalesced into the next one."""
         while True:
-            await workflow.wait_condition(lambda: self.state.version > self._written_version)
-            version = self.state.version
-            await workflow.execute_activity(
-                names.WRITE_PROJECTION, self.state.model_copy(deep=True),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY,
-                summary=f"write projection v{version}")
-            self._written_version = version
+            await workflow.wait_condition(
+                lambda: self.state.projection_key() != self._written_key
+                or (self.state.status.is_finished and self._written_version < self.state.version))
+            version, key = self.state.version, self.state.projection_key()
+            await self._database_activity(names.WRITE_PROJECTION, self.state.model_copy(deep=True),
+                                          summary=f"write projection v{version}")
+            self._written_version, self._written_key = version, key
 
 
 def _cause(error: ActivityError) -> str:

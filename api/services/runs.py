@@ -209,8 +209,6 @@ class RunService:
         if row.state is not None:
             state = RunState.model_validate(row.state)
             run = self._from_state(state, source="projection", deleted=row.deleted)
-            if not state.status.is_finished:
-                run.cost = row.cost  # as of the last projection write
             if not with_events:
                 run.events = []
             return run

@@ -84,10 +84,12 @@ class LocalCompute(Compute):
         spec = {"commands": job.commands, "env": env, "working_dir": str(self._working_dir(job, job_dir))}
         runner.write_atomically(job_dir / runner.SPEC_FILE, json.dumps(spec))
         with open(job_dir / "runner.log", "ab") as runner_log:
-            subprocess.Popen([sys.executable, "-m", "backends.local.runner", str(job_dir)],
-                             cwd=Path(runner.__file__).resolve().parents[2], start_new_session=True,
-                             stdin=subprocess.DEVNULL, stdout=runner_log, stderr=runner_log,
-                             close_fds=True)
+            # Run as a plain script in isolated mode: importing the package would pull in pydantic
+            # and psutil, tripling the start time and memory of every replica.
+            launcher = subprocess.Popen([sys.executable, "-I", "-S", runner.__file__, str(job_dir)],
+                                        start_new_session=True, stdin=subprocess.DEVNULL, stdout=runner_log,
+                                        stderr=runner_log, close_fds=True)
+        launcher.wait()  # it forks the runner proper and exits
 
     def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
         path = self._job_dir(submission_id) / runner.OUTPUT_FILE

@@ -1,4 +1,6 @@
-"""The detached runner of one job submission: `python -m backends.local.runner JOB_DIR`.
+"""The detached runner of one job submission: `python -I -S runner.py JOB_DIR`.
+
+Standard library only: it starts once per replica, so it must start fast and stay small.
 
 It runs in its own session, so the worker can die without taking it along. It holds an
 exclusive lock on JOB_DIR/lock for its whole life: a second runner of the same job exits at
@@ -46,6 +48,10 @@ def _pump(stream: IO[bytes], name: str, output: IO[str], output_lock: threading.
 
 
 def run(job_dir: Path) -> int:
+    # Fork once more and let the parent exit: the worker reaps that parent at once, and the
+    # runner proper is adopted by init, so finished runners never linger as zombies.
+    if os.fork() > 0:
+        return 0
     lock = open(job_dir / LOCK_FILE, "a")  # noqa: SIM115 - held until the process exits
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -54,7 +55,7 @@ def test_invalid_configurations_are_refused_naming_the_field(deploy: Callable[..
 
 def test_other_requests_with_bad_fields_are_refused(deploy: Callable[..., DurastackProcesses]) -> None:
     api = deploy().client()
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str | None]] = [
         ("runs/stop", {"runs_names": []}, "runs_names"),
         ("runs/stop", {"runs_names": "a"}, "runs_names"),
         ("runs/get", {}, "give exactly one of run_name or id"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -64,9 +65,9 @@ def test_two_replica_task_is_done_with_every_line_per_replica(deploy: Deploy) ->
     assert [(r["run_name"], r["status"], r["version"]) for r in listed] == [("numbers", "done", run["version"])]
 
 
-def submissions(run: dict[str, object], replica_num: int = 0) -> list[dict[str, object]]:
-    jobs = {job["replica_num"]: job for job in run["jobs"]}  # type: ignore[attr-defined, index]
-    return jobs[replica_num]["job_submissions"]  # type: ignore[no-any-return]
+def submissions(run: dict[str, Any], replica_num: int = 0) -> list[dict[str, Any]]:
+    jobs = {job["replica_num"]: job for job in run["jobs"]}
+    return jobs[replica_num]["job_submissions"]
 
 
 def test_failing_task_without_retry_fails_with_job_failed(deploy: Deploy) -> None:

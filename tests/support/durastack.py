@@ -97,7 +97,7 @@ class DurastackProcesses:
                     process.kill()
                     process.wait()
         # Replica processes are detached by design; make sure none outlive the test.
-        subprocess.run(["pkill", "-KILL", "-f", f"backends.local.runner {self.directory}"], check=False)
+        subprocess.run(["pkill", "-KILL", "-f", f"runner.py {self.directory}"], check=False)
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token or self.token)

@@ -1,0 +1,78 @@
+"""An embedded durastack (`durastack server`) in a temporary directory, for benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import psutil
+
+from tests.support.ports import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class EmbeddedStack:
+    def __init__(self, cpus: float, memory: str) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="durastack-bench-"))
+        self.port = free_port()
+        self.token = uuid.uuid4().hex
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "HOME": str(self.directory),
+            "DURASTACK_SERVER_DIR": str(self.directory / "server"),
+            "DURASTACK_SERVER_ADMIN_TOKEN": self.token,
+            "DURASTACK_SERVER_PORT": str(self.port),
+            "DURASTACK_TEMPORAL_PORT": str(free_port()),
+            "DURASTACK_TEMPORAL_UI_PORT": str(free_port()),
+            "DURASTACK_HOST_CPUS": str(cpus),
+            "DURASTACK_HOST_MEMORY": memory,
+            "DURASTACK_LOG_LEVEL": "WARNING",
+        }
+        for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
+            self.env.pop(name, None)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> EmbeddedStack:
+        log = open(self.directory / "server.log", "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "server"], cwd=REPO, env=self.env,
+                                        stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/schema/openapi.json", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start; see {self.directory / 'server.log'}")
+
+    def rss_mb(self) -> tuple[float, float]:
+        """RSS of the server process (API + workers), and of all replica runner processes."""
+        assert self.process is not None
+        server = psutil.Process(self.process.pid).memory_info().rss / 2**20
+        runners = 0.0
+        for process in psutil.process_iter(["cmdline", "memory_info"]):
+            if str(self.directory) in " ".join(process.info["cmdline"] or []) and "runner" in " ".join(
+                    process.info["cmdline"] or []):
+                runners += process.info["memory_info"].rss / 2**20
+        return server, runners
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        subprocess.run(["pkill", "-KILL", "-f", f"runner.py {self.directory}"], check=False)
+        shutil.rmtree(self.directory, ignore_errors=True)

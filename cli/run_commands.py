@@ -1,0 +1,79 @@
+"""`durastack ps`, `durastack stop` and `durastack delete`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from cli.api_client import ApiClient
+from cli.client_command import EXIT_FAILURE, add_client_parser, confirm, stdin_is_terminal, with_client
+from cli.output import print_error, print_outcomes, runs_table, stdout_console
+
+# Without --all, `ps` shows every active run and this many of the latest runs.
+RECENT_RUNS = 10
+
+
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ps = add_client_parser(subcommands, "ps", f"list the active runs and the {RECENT_RUNS} latest ones")
+    ps.add_argument("-a", "--all", action="store_true", help="every run that is not deleted")
+    ps.set_defaults(handler=lambda args: with_client(args, lambda client: _ps(client, args.all)))
+
+    stop = add_client_parser(subcommands, "stop", "stop runs: SIGTERM, then a kill after stop_duration",
+                             "exit code: 1 when any run was not found or could not be stopped")
+    stop.add_argument("runs", metavar="RUN", nargs="+", help="run names")
+    stop.add_argument("-x", "--abort", action="store_true", help="kill at once instead of a graceful stop")
+    stop.add_argument("-y", "--yes", action="store_true", help="don't ask for confirmation")
+    stop.set_defaults(handler=_stop)
+
+    delete = add_client_parser(subcommands, "delete", "delete finished runs (the server keeps their history)",
+                               "exit code: 1 when any run was not found or is still active")
+    delete.add_argument("runs", metavar="RUN", nargs="+", help="run names")
+    delete.add_argument("-y", "--yes", action="store_true", help="don't ask for confirmation")
+    delete.set_defaults(handler=_delete)
+
+
+def _ps(client: ApiClient, show_all: bool) -> int:
+    if show_all:
+        runs = client.list_runs(only_active=False)
+    else:
+        recent = client.list_runs(only_active=False, limit=RECENT_RUNS)
+        active = client.list_runs(only_active=True)
+        runs = sorted({run["id"]: run for run in [*recent, *active]}.values(), key=_newest_first)
+    stdout_console().print(runs_table(runs, datetime.now(UTC)))
+    return 0
+
+
+def _newest_first(run: dict[str, Any]) -> tuple[float, str]:
+    return -datetime.fromisoformat(run["submitted_at"]).timestamp(), run["id"]
+
+
+def _stop(args: argparse.Namespace) -> int:
+    verb = "Abort" if args.abort else "Stop"
+    if not _confirmed(args, f"{verb} {_runs_text(args.runs)}?", "stop"):
+        return EXIT_FAILURE
+    return with_client(args, lambda client: _outcomes_exit(client.stop_runs(args.runs, args.abort)))
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not _confirmed(args, f"Delete {_runs_text(args.runs)}?", "delete"):
+        return EXIT_FAILURE
+    return with_client(args, lambda client: _outcomes_exit(client.delete_runs(args.runs)))
+
+
+def _confirmed(args: argparse.Namespace, question: str, verb: str) -> bool:
+    if args.yes:
+        return True
+    if not stdin_is_terminal():
+        # A script that forgot -y must not act on runs without anyone saying yes.
+        print_error(f"not asking for confirmation without a terminal; pass -y to {verb} without asking")
+        return False
+    return confirm(question)
+
+
+def _runs_text(names: list[str]) -> str:
+    return f"the run {names[0]}" if len(names) == 1 else f"the {len(names)} runs {', '.join(names)}"
+
+
+def _outcomes_exit(results: list[dict[str, Any]]) -> int:
+    return 0 if print_outcomes(results) else EXIT_FAILURE

@@ -1,0 +1,32 @@
+"""The run spec `apply` sends: the configuration file validated locally, paths made absolute."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.configuration import ConfigurationError, parse_configuration_yaml
+
+
+def resolve_working_dir(working_dir: str | None, configuration_dir: Path) -> str:
+    """Relative paths mean relative to the configuration file, wherever the CLI was started."""
+    if not working_dir:
+        return os.path.abspath(configuration_dir)
+    return os.path.abspath(configuration_dir / Path(working_dir).expanduser())
+
+
+def load_run_spec(path: Path, run_name: str | None) -> dict[str, Any]:
+    """Raises ConfigurationError (for the file as a whole or one field) before anything is sent."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigurationError("", f"can't read the file: {error.strerror or error}") from None
+    parse_configuration_yaml(text)
+    # Send what the user wrote (the server validates again); only the working_dir changes.
+    configuration: dict[str, Any] = yaml.safe_load(text)
+    absolute_path = Path(os.path.abspath(path))
+    configuration["working_dir"] = resolve_working_dir(configuration.get("working_dir"), absolute_path.parent)
+    return {"configuration": configuration, "run_name": run_name, "configuration_path": str(absolute_path)}

@@ -1,0 +1,57 @@
+"""What `apply` sends: the file validated locally, working_dir relative to the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.run_spec import load_run_spec, resolve_working_dir
+from core.configuration import ConfigurationError
+
+
+def test_working_dir_is_relative_to_the_configuration_file(tmp_path: Path) -> None:
+    assert resolve_working_dir(None, tmp_path) == str(tmp_path)
+    assert resolve_working_dir("", tmp_path) == str(tmp_path)
+    assert resolve_working_dir("src", tmp_path) == str(tmp_path / "src")
+    assert resolve_working_dir("../data/./x", tmp_path / "conf") == str(tmp_path / "data" / "x")
+    assert resolve_working_dir("/opt/job", tmp_path) == "/opt/job"
+    assert resolve_working_dir("~/job", tmp_path) == str(Path.home() / "job")
+
+
+def test_the_spec_carries_absolute_paths_whatever_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "run.yml").write_text("type: task\ncommands: [make]\nworking_dir: build\nenv: {N: 1}\n")
+    monkeypatch.chdir(tmp_path)
+    spec = load_run_spec(Path("conf/run.yml"), "my-run")
+    assert spec == {
+        "configuration": {"type": "task", "commands": ["make"], "working_dir": str(tmp_path / "conf" / "build"),
+                          "env": {"N": 1}},
+        "run_name": "my-run",
+        "configuration_path": str(tmp_path / "conf" / "run.yml"),
+    }
+
+
+def test_an_invalid_file_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "run.yml"
+    path.write_text("type: task\ncommands: [make]\nresources: {memory: lots}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_run_spec(path, None)
+    assert str(raised.value).startswith("resources.memory: 'lots' is not a size")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("type: task\ncommands: [\n", "not valid YAML at line"),
+    ("- a list\n", "a run configuration must be a mapping"),
+])
+def test_a_file_that_is_not_a_configuration(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "run.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=message):
+        load_run_spec(path, None)
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="can't read the file: No such file or directory"):
+        load_run_spec(tmp_path / "absent.yml", None)
