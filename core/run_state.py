@@ -7,7 +7,6 @@ same inputs always give the same state (replay-safe), and unit tests can drive i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -202,5 +201,3 @@ def derive_run_status(state: RunState) -> tuple[RunStatus, str]:
         return RunStatus.PENDING, waiting[0].status_message
     return RunStatus.SUBMITTED, ""
 
-
-ReplicaOutcome = Literal["done", "failed", "stopped"]

@@ -100,7 +100,9 @@ class RunService:
                     SearchAttributePair(search_attributes.RUN_STATUS, state.status.value),
                 ]),
                 static_summary=f"{configuration.type} {name} in project {access.project.name}",
-                rpc_timeout=SIGNAL_TIMEOUT)
+                # When a worker shares this client (the embedded server), its first workflow task
+                # comes back with the start response instead of through a poll.
+                request_eager_start=True, rpc_timeout=SIGNAL_TIMEOUT)
         except Exception as error:
             await self._runs.mark_failed_to_start(run_id, f"could not start the workflow: {error}")
             log.exception("workflow start failed", run_id=run_id, run_name=name)

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import marshal
 import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -82,7 +83,8 @@ class LocalCompute(Compute):
             "PYTHONUNBUFFERED": "1",
         }
         spec = {"commands": job.commands, "env": env, "working_dir": str(self._working_dir(job, job_dir))}
-        runner.write_atomically(job_dir / runner.SPEC_FILE, json.dumps(spec))
+        # marshal: the runner reads it without importing json; both run this same interpreter.
+        (job_dir / runner.SPEC_FILE).write_bytes(marshal.dumps(spec))
         with open(job_dir / "runner.log", "ab") as runner_log:
             # Run as a plain script in isolated mode: importing the package would pull in pydantic
             # and psutil, tripling the start time and memory of every replica.
@@ -105,7 +107,7 @@ class LocalCompute(Compute):
             if not raw.endswith(b"\n"):
                 break  # the runner is still writing this line
             record = json.loads(raw)
-            lines.append(OutputLine(offset=position, timestamp=datetime.fromisoformat(record["t"]),
+            lines.append(OutputLine(offset=position, timestamp=datetime.fromtimestamp(record["t"], UTC),
                                     stream=record["s"], message=record["m"]))
             position += len(raw)
         return lines, position
