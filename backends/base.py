@@ -18,12 +18,11 @@ class BackendConfig(BaseModel):
 
 
 class BackendFeatures(BaseModel):
-    """What a backend can do, computed from its configuration."""
+    """What a backend can do, derived from its code and configuration (see Compute.features)."""
 
     survives_worker_restart: bool
-    streams_logs: bool
     samples_metrics: bool
-    multiple_hosts: bool
+    charges_for_time: bool
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,17 @@ class Compute(ABC):
 
     backend_type: ClassVar[str]
     config_model: ClassVar[type[BackendConfig]]
+    # Whether jobs keep running when the worker process that started them dies.
+    detached_jobs: ClassVar[bool]
 
     @property
-    @abstractmethod
-    def features(self) -> BackendFeatures: ...
+    def features(self) -> BackendFeatures:
+        """Computed, so that it can't disagree with what the backend implements."""
+        return BackendFeatures(
+            survives_worker_restart=self.detached_jobs,
+            samples_metrics=type(self).process_ids is not Compute.process_ids,
+            charges_for_time=self.offer().price_per_hour > 0,
+        )
 
     @abstractmethod
     def offer(self) -> HostOffer: ...
@@ -82,6 +88,6 @@ class Compute(ABC):
                             heartbeat: Heartbeat) -> None:
         """Graceful: SIGTERM, then SIGKILL after `grace_seconds`. Abort: SIGKILL at once."""
 
-    @abstractmethod
     def process_ids(self, submission_id: str) -> list[int]:
-        """Processes of a live job, for metrics and liveness checks."""
+        """Processes of a live job, for metrics; backends that can't see them keep this."""
+        return []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from backends.base import BackendFeatures, Compute, Heartbeat, HostOffer, JobStartError, OutputLine
+from backends.base import Compute, Heartbeat, HostOffer, JobStartError, OutputLine
 from backends.local import runner
 from backends.local.config import LocalConfig
 from core.jobs import JobSpec, ReplicaExit
@@ -29,15 +29,11 @@ _TERMINATE_POLL = 0.05
 class LocalCompute(Compute):
     backend_type = "local"
     config_model = LocalConfig
+    detached_jobs = True
 
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
         config.jobs_dir.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def features(self) -> BackendFeatures:
-        return BackendFeatures(survives_worker_restart=True, streams_logs=True, samples_metrics=True,
-                               multiple_hosts=False)
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,

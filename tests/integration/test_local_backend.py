@@ -1,0 +1,97 @@
+"""The local backend with real processes: detached, started once, terminated, read exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from backends.local.compute import LocalCompute
+from backends.registry import backend_types, create_compute
+from core.configuration import Resources
+from core.jobs import JobSpec, ReplicaExit
+
+pytestmark = pytest.mark.integration
+
+
+def job(submission_id: str, *commands: str, working_dir: str | None = None) -> JobSpec:
+    return JobSpec(submission_id=submission_id, run_id="run", run_name="name", project="main", replica_num=0,
+                   submission_num=0, commands=list(commands), env={"GREETING": "hello"}, working_dir=working_dir,
+                   resources=Resources())
+
+
+def compute(tmp_path: Path, **config: object) -> LocalCompute:
+    created = create_compute("local", {"jobs_dir": tmp_path / "jobs", "host_id": "test-host", **config})
+    assert isinstance(created, LocalCompute)
+    return created
+
+
+async def wait_exit(backend: LocalCompute, submission_id: str, timeout: float = 10) -> ReplicaExit:
+    deadline = time.monotonic() + timeout
+    while (exited := backend.job_exit(submission_id)) is None:
+        assert time.monotonic() < deadline, "the job did not exit"
+        await asyncio.sleep(0.02)
+    return exited
+
+
+def test_registry_and_config(tmp_path: Path) -> None:
+    assert "local" in backend_types()
+    backend = compute(tmp_path, cpus=3, memory="2GB", price_per_hour=0.5)
+    offer = backend.offer()
+    assert (offer.host_id, offer.cpu_milli, offer.memory_mb, offer.price_per_hour) == ("test-host", 3000, 2048, 0.5)
+    features = backend.features
+    assert features.survives_worker_restart and features.samples_metrics and features.charges_for_time
+    assert not compute(tmp_path).features.charges_for_time
+    for bad in ({"cpus": 0}, {"memory": "lots"}, {"price_per_hour": -1}, {"host_id": "Not Valid"}, {"colour": 1}):
+        with pytest.raises(ValidationError):
+            compute(tmp_path, **bad)
+    with pytest.raises(ValueError, match="unknown backend type 'cloud'"):
+        create_compute("cloud", {})
+
+
+async def test_a_job_runs_once_and_its_output_is_read_in_order(tmp_path: Path) -> None:
+    backend = compute(tmp_path)
+    spec = job("s1", "echo $GREETING", "echo to-stderr >&2", "printf 'no newline'", "exit 3")
+    pid = await backend.run_job(spec)
+    assert await backend.run_job(spec) == pid  # starting twice starts once
+    exited = await wait_exit(backend, "s1")
+    assert exited.exit_code == 3
+    assert await backend.run_job(spec) == pid  # and never again after it ended
+    lines, offset = backend.read_output("s1", 0, 1 << 20)
+    assert [(line.stream, line.message) for line in lines if line.stream == "stdout"] == [
+        ("stdout", "hello"), ("stdout", "no newline")]
+    assert ("stderr", "to-stderr") in [(line.stream, line.message) for line in lines]
+    # Reading from an offset continues exactly there; a partial line is left for the next read.
+    assert backend.read_output("s1", 0, 1) == ([], 0)
+    assert backend.read_output("s1", lines[1].offset, 1 << 20)[0] == lines[1:]
+    assert backend.read_output("s1", offset, 1 << 20) == ([], offset)
+
+
+async def test_terminate_graceful_then_kill(tmp_path: Path) -> None:
+    backend = compute(tmp_path)
+    await backend.run_job(job("graceful", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.05; done"))
+    await asyncio.sleep(0.3)
+    assert backend.process_ids("graceful")
+    await backend.terminate_job("graceful", abort=False, grace_seconds=5, heartbeat=lambda: None)
+    assert (await wait_exit(backend, "graceful")).exit_code == 0
+    assert backend.process_ids("graceful") == []
+
+    await backend.run_job(job("stubborn", "trap '' TERM; sleep 30"))
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await backend.terminate_job("stubborn", abort=False, grace_seconds=0.5, heartbeat=lambda: None)
+    assert (await wait_exit(backend, "stubborn")).exit_code == 137
+    assert time.monotonic() - started < 5
+
+
+async def test_working_dir(tmp_path: Path) -> None:
+    backend = compute(tmp_path)
+    (tmp_path / "project").mkdir()
+    await backend.run_job(job("absolute", "pwd", working_dir=str(tmp_path / "project")))
+    await wait_exit(backend, "absolute")
+    assert backend.read_output("absolute", 0, 4096)[0][0].message == str(tmp_path / "project")
+    with pytest.raises(Exception, match="does not exist"):
+        await backend.run_job(job("missing", "pwd", working_dir=str(tmp_path / "nowhere")))
