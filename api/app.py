@@ -12,6 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from api.controllers import LogsController, RunsController
 from api.errors import EXCEPTION_HANDLERS
 from api.services.logs import LogService
+from api.services.run_commands import RunCommands
 from api.services.runs import RunService
 from store.accounts import Accounts
 
@@ -20,6 +21,7 @@ from store.accounts import Accounts
 class Services:
     accounts: Accounts
     runs: RunService
+    run_commands: RunCommands
     logs: LogService
 
 
@@ -29,6 +31,7 @@ def create_app(services: Services) -> Litestar:
         dependencies={
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "run_service": Provide(lambda: services.runs, sync_to_thread=False),
+            "run_commands": Provide(lambda: services.run_commands, sync_to_thread=False),
             "log_service": Provide(lambda: services.logs, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -21,9 +21,11 @@ from api.schemas import (
     PollLogsRequest,
     Run,
     RunOutcomes,
+    ScaleRunsRequest,
     StopRunsRequest,
 )
 from api.services.logs import LogService, encode_token
+from api.services.run_commands import RunCommands
 from api.services.runs import RunService
 from store.accounts import Accounts
 
@@ -49,13 +51,17 @@ class RunsController(Controller):
     async def list_runs(self, access: ProjectAccess, data: ListRunsRequest, run_service: RunService) -> list[Run]:
         return await run_service.list_runs(access, data)
 
-    @post("/stop", status_code=HTTP_200_OK, summary="Stop (or abort) many runs with one request")
-    async def stop(self, access: ProjectAccess, data: StopRunsRequest, run_service: RunService) -> RunOutcomes:
-        return RunOutcomes(results=await run_service.stop(access, data.runs_names, data.abort))
+    @post("/stop", status_code=HTTP_200_OK, summary="Stop (or abort) many runs, by name or id, with one request")
+    async def stop(self, access: ProjectAccess, data: StopRunsRequest, run_commands: RunCommands) -> RunOutcomes:
+        return RunOutcomes(results=await run_commands.stop(access, data.runs_names, data.abort))
+
+    @post("/scale", status_code=HTTP_200_OK, summary="Scale many services, by name or id, with one request")
+    async def scale(self, access: ProjectAccess, data: ScaleRunsRequest, run_commands: RunCommands) -> RunOutcomes:
+        return RunOutcomes(results=await run_commands.scale(access, data.runs_names, data.replicas))
 
     @post("/delete", status_code=HTTP_200_OK, summary="Delete finished runs (they stay in history)")
-    async def delete(self, access: ProjectAccess, data: DeleteRunsRequest, run_service: RunService) -> RunOutcomes:
-        return RunOutcomes(results=await run_service.delete(access, data.runs_names))
+    async def delete(self, access: ProjectAccess, data: DeleteRunsRequest, run_commands: RunCommands) -> RunOutcomes:
+        return RunOutcomes(results=await run_commands.delete(access, data.runs_names))
 
 
 class LogsController(Controller):

@@ -48,6 +48,11 @@ class StopRunsRequest(_Request):
     abort: bool = False
 
 
+class ScaleRunsRequest(_Request):
+    runs_names: list[str] = Field(min_length=1, max_length=10_000)
+    replicas: int = Field(ge=0, le=1000)
+
+
 class DeleteRunsRequest(_Request):
     runs_names: list[str] = Field(min_length=1, max_length=10_000)
 
@@ -92,6 +97,7 @@ class Run(BaseModel):
     desired_replicas: int
     running_replicas: int
     cost: float
+    cost_per_hour: float = Field(description="what the run costs now: prices of replicas holding an instance")
     deleted: bool
     configuration: dict[str, Any]
     jobs: list[JobInfo]

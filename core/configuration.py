@@ -201,6 +201,13 @@ RunConfiguration = Annotated[TaskConfiguration | ServiceConfiguration, Field(dis
 _configuration_adapter: TypeAdapter[TaskConfiguration | ServiceConfiguration] = TypeAdapter(RunConfiguration)
 
 
+def changed_fields(old: TaskConfiguration | ServiceConfiguration,
+                   new: TaskConfiguration | ServiceConfiguration) -> list[str]:
+    """Top-level fields that differ, as a user would name them."""
+    before, after = old.model_dump(by_alias=True), new.model_dump(by_alias=True)
+    return sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+
+
 def initial_replicas(configuration: TaskConfiguration | ServiceConfiguration) -> int:
     # A service with `min: 0` still starts one replica: autoscaling to zero is not built yet.
     return max(configuration.replica_range.min, 1)

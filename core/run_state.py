@@ -53,6 +53,8 @@ class JobSubmission(BaseModel):
 class Replica(BaseModel):
     replica_num: int
     submissions: list[JobSubmission] = Field(default_factory=list)
+    # Set when this replica alone is being stopped (scale-down); cleared when it is reused.
+    stop_reason: JobTerminationReason | None = None
 
     @property
     def current(self) -> JobSubmission:
@@ -104,6 +106,11 @@ class RunState(BaseModel):
 
     def running_replicas(self) -> int:
         return sum(1 for s in self.current_submissions() if s.status == JobStatus.RUNNING)
+
+    def cost_per_hour(self) -> float:
+        """What the run costs right now: the prices of the submissions holding an instance."""
+        return sum(s.price_per_hour for s in self.current_submissions()
+                   if s.started_at is not None and s.finished_at is None)
 
     def cost(self, now: datetime) -> float:
         return sum(s.cost(now) for r in self.replicas for s in r.submissions)
@@ -191,6 +198,8 @@ def derive_run_status(state: RunState) -> tuple[RunStatus, str]:
     current = [s for s in state.current_submissions() if not s.status.is_finished]
     if state.stop is not None:
         return RunStatus.TERMINATING, ""
+    if not current and state.desired_replicas == 0:
+        return RunStatus.RUNNING, "scaled to zero replicas"
     statuses = {s.status for s in current}
     if JobStatus.RUNNING in statuses:
         return RunStatus.RUNNING, ""

@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from api.app import Services, create_app
 from api.services.logs import LogService
+from api.services.run_commands import RunCommands
 from api.services.runs import RunService, TemporalSettings
 from backends.registry import create_compute
 from server.settings import Settings
@@ -119,6 +120,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
             runs=RunService(runs, accounts, client, TemporalSettings(
                 task_queue=settings.task_queue, namespace=settings.temporal_namespace,
                 ui_url=settings.resolved_temporal_ui_url)),
+            run_commands=RunCommands(runs, client),
             logs=LogService(logs, runs),
         )
         http = _HttpServer(uvicorn.Config(create_app(services), host=settings.server_host,

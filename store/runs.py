@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,14 @@ from core.run_state import RunState
 from core.statuses import RunStatus
 from store.database import Database
 from store.models import RunModel, utcnow
+
+
+def _looks_like_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ActiveRunExists(Exception):
@@ -71,6 +80,7 @@ class RunStore:
             "termination_reason": state.termination_reason.value if state.termination_reason else None,
             "active": not state.status.is_finished,
             "desired_replicas": state.desired_replicas,
+            "configuration": state.configuration.model_dump(mode="json", by_alias=True),
             "running_replicas": state.running_replicas(),
             "cost": cost,
             "state": state.model_dump(mode="json"),
@@ -100,17 +110,25 @@ class RunStore:
                 .order_by(RunModel.active.desc(), RunModel.submitted_at.desc(), RunModel.id.desc())
                 .limit(1))).scalar_one_or_none()
 
-    async def latest_by_names(self, project_id: str, names: Sequence[str]) -> dict[str, RunModel]:
-        """Name → run, the way `latest_by_name` picks it, in one query."""
+    async def find(self, project_id: str, references: Sequence[str]) -> dict[str, RunModel]:
+        """Reference → run, in one query. A reference is a run name (the run `latest_by_name`
+        picks) or a run id (any run of the project)."""
+        ids = [ref for ref in references if _looks_like_uuid(ref)]
         async with self._db.read() as session:
-            rows = (await session.execute(
+            rows = list((await session.execute(
                 select(RunModel)
-                .where(RunModel.project_id == project_id, RunModel.run_name.in_(set(names)),
-                       RunModel.deleted.is_(False))
+                .where(RunModel.project_id == project_id,
+                       or_(and_(RunModel.run_name.in_(set(references)), RunModel.deleted.is_(False)),
+                           RunModel.id.in_(ids)))
                 .order_by(RunModel.active.asc(), RunModel.submitted_at.asc(), RunModel.id.asc())
-            )).scalars()
-            # Later rows win: active last, newest last.
-            return {row.run_name: row for row in rows}
+            )).scalars())
+        by_name: dict[str, RunModel] = {}
+        for row in rows:  # later rows win: active last, newest last
+            if not row.deleted:
+                by_name[row.run_name] = row
+        by_id = {row.id: row for row in rows}
+        found = {ref: by_name.get(ref) or by_id.get(ref) for ref in references}
+        return {ref: row for ref, row in found.items() if row is not None}
 
     async def list_runs(self, project_id: str, *, only_active: bool = False, include_deleted: bool = True,
                    limit: int = 100, after: RunCursor | None = None) -> list[RunModel]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -24,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities import names
     from core import search_attributes
-    from core.configuration import initial_replicas
+    from core.configuration import ServiceConfiguration, initial_replicas
     from core.jobs import (
         Instance,
         JobSpec,
@@ -37,8 +38,19 @@ with workflow.unsafe.imports_passed_through():
         WatchRequest,
     )
     from core.run_state import JobSubmission, RunState, StopRequest, derive_run_status
+    from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
     from core.statuses import JobStatus, JobTerminationReason, RunTerminationReason
-    from workflows.messages import RUN_WORKFLOW, STATE_QUERY, STOP_SIGNAL, RunWorkflowInput, StopCommand
+    from workflows.messages import (
+        RUN_WORKFLOW,
+        SCALE_SIGNAL,
+        SCALE_UPDATE,
+        STATE_QUERY,
+        STOP_SIGNAL,
+        RunWorkflowInput,
+        ScaleCommand,
+        ScaleResult,
+        StopCommand,
+    )
 
 QUICK_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
 # How long a dead worker's watcher goes unnoticed before another worker resumes it. Heartbeats
@@ -56,7 +68,7 @@ class RunWorkflow:
     @workflow.init
     def __init__(self, input: RunWorkflowInput) -> None:
         self.state = input.state
-        self._replica_tasks: list[asyncio.Task[None]] = []
+        self._replica_tasks: dict[int, asyncio.Task[None]] = {}
         self._failure: RunTerminationReason | None = None
         self._finishing = False
         self._written_version = -1
@@ -84,13 +96,59 @@ class RunWorkflow:
         self.state.record(workflow.now(), "abort requested" if command.abort else "stop requested")
         self._refresh_status()
 
+    @workflow.signal(name=SCALE_SIGNAL)
+    def scale_signal(self, command: ScaleCommand) -> None:
+        """Fire-and-forget scale for batches; the API checked the range before sending."""
+        if self._scale_refusal(command) is None:
+            self._scale(command)
+
+    @workflow.update(name=SCALE_UPDATE)
+    def scale_update(self, command: ScaleCommand) -> ScaleResult:
+        return self._scale(command)
+
+    @scale_update.validator
+    def _validate_scale(self, command: ScaleCommand) -> None:
+        refusal = self._scale_refusal(command)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="ScaleRefused", non_retryable=True)
+
+    def _scale_refusal(self, command: ScaleCommand) -> str | None:
+        if self._finishing or self.state.status.is_finished:
+            return f"run {self.state.run_name} has finished"
+        if self._stopping():
+            return f"run {self.state.run_name} is stopping"
+        if not isinstance(self.state.configuration, ServiceConfiguration):
+            return f"run {self.state.run_name} is a task; only services scale"
+        return check_replica_count(command.replicas, command.replica_range or self.state.configuration.replicas)
+
+    def _scale(self, command: ScaleCommand) -> ScaleResult:
+        configuration = self.state.configuration
+        if command.replica_range is not None and isinstance(configuration, ServiceConfiguration):
+            self.state.configuration = configuration.model_copy(update={"replicas": command.replica_range})
+        live = [num for num, task in self._replica_tasks.items()
+                if not task.done() and self.state.replica(num).stop_reason is None]
+        now = workflow.now()
+        removed = replicas_to_remove(self.state, live, len(live) - command.replicas)
+        for replica_num in removed:
+            self.state.replica(replica_num).stop_reason = JobTerminationReason.SCALED_DOWN
+            self.state.record(now, f"replica {replica_num} scaling down")
+        busy = [num for num, task in self._replica_tasks.items() if not task.done()]
+        added = replicas_to_add(self.state, busy, command.replicas - len(live))
+        for replica_num in added:
+            self._start_replica(replica_num)
+        if command.replicas != self.state.desired_replicas:
+            self.state.desired_replicas = command.replicas
+            self.state.record(now, f"scaled to {command.replicas} replicas")
+        self._refresh_status()
+        return ScaleResult(desired_replicas=command.replicas, added=added, removed=removed)
+
     # -- the run --------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: RunWorkflowInput) -> RunState:
         projection = asyncio.create_task(self._write_projections())
         for replica_num in range(initial_replicas(self.state.configuration)):
-            self._replica_tasks.append(asyncio.create_task(self._drive_replica(replica_num)))
+            self._start_replica(replica_num)
         self._refresh_status()
 
         max_duration = self.state.configuration.max_duration_seconds
@@ -105,7 +163,7 @@ class RunWorkflow:
                 self._refresh_status()
             await workflow.wait_condition(self._replicas_finished)
         self._finishing = True
-        for task in self._replica_tasks:
+        for task in self._replica_tasks.values():
             await task  # surfaces unexpected errors instead of dropping them
 
         if self.state.stop is not None:
@@ -119,18 +177,26 @@ class RunWorkflow:
         return self.state
 
     def _replicas_finished(self) -> bool:
-        return all(task.done() for task in self._replica_tasks)
+        """Every replica has ended, and none is coming: a service scaled to zero waits."""
+        if not all(task.done() for task in self._replica_tasks.values()):
+            return False
+        return self._stopping() or self.state.desired_replicas > 0
 
     # -- one replica ----------------------------------------------------------------------------
 
-    async def _drive_replica(self, replica_num: int) -> None:
+    def _start_replica(self, replica_num: int) -> None:
         submission = self.state.add_submission(str(workflow.uuid4()), replica_num, workflow.now())
+        self.state.replica(replica_num).stop_reason = None
+        self._replica_tasks[replica_num] = asyncio.create_task(self._drive_replica(submission))
+
+    async def _drive_replica(self, submission: JobSubmission) -> None:
+        replica_num = submission.replica_num
         first_submitted_at = submission.submitted_at
         retries = 0
         while True:
             await self._run_submission(submission)
             reason = submission.termination_reason
-            if submission.status != JobStatus.FAILED or self._stopping():
+            if submission.status != JobStatus.FAILED or self._replica_stopping(replica_num):
                 return
             event = "interruption" if submission.exit_code is None and reason != \
                 JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY else "error"
@@ -148,16 +214,16 @@ class RunWorkflow:
                                       f"retrying in {delay:g}s after {reason.value if reason else 'failure'}")
             self._refresh_status()
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(self._stopping, timeout=timedelta(seconds=delay),
-                                              timeout_summary="retry delay")
+                await workflow.wait_condition(lambda: self._replica_stopping(replica_num),
+                                              timeout=timedelta(seconds=delay), timeout_summary="retry delay")
 
     async def _run_submission(self, submission: JobSubmission) -> None:
         instance = await self._provision(submission)
         if instance is None:
             return
         try:
-            if self._stopping():
-                self._finish(submission, self._stop_job_reason())
+            if self._replica_stopping(submission.replica_num):
+                self._finish(submission, self._stop_job_reason(submission.replica_num))
                 return
             try:
                 started = await workflow.execute_activity(
@@ -173,7 +239,7 @@ class RunWorkflow:
             self._refresh_status()
             exited, terminated = await self._watch_until_exit(submission, instance)
             if terminated:
-                self._finish(submission, self._stop_job_reason(), exit_code=exited.exit_code)
+                self._finish(submission, self._stop_job_reason(submission.replica_num), exit_code=exited.exit_code)
             elif exited.exit_code == 0:
                 self._finish(submission, JobTerminationReason.DONE_BY_RUNNER, exit_code=0)
             else:
@@ -185,8 +251,9 @@ class RunWorkflow:
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
         """An instance for the submission, or None when it finished without one."""
-        if self._stopping():
-            self._finish(submission, self._stop_job_reason())
+        stopping = partial(self._replica_stopping, submission.replica_num)
+        if stopping():
+            self._finish(submission, self._stop_job_reason(submission.replica_num))
             return None
         request = ProvisionRequest(submission_id=submission.id, run_id=self.state.run_id,
                                    cpu_milli=self.state.configuration.resources.cpu_milli,
@@ -202,7 +269,7 @@ class RunWorkflow:
                 retry_policy=QUICK_RETRY,
                 cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=self._summary("wait for capacity for", submission)))
-            await workflow.wait_condition(lambda: waiting.done() or self._stopping())
+            await workflow.wait_condition(lambda: waiting.done() or stopping())
             if not waiting.done():
                 waiting.cancel()
             try:
@@ -214,7 +281,7 @@ class RunWorkflow:
                 # Stopped while waiting; an allocation that raced the cancel is given back.
                 await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
                                               summary=self._summary("release instance of", submission))
-                self._finish(submission, self._stop_job_reason())
+                self._finish(submission, self._stop_job_reason(submission.replica_num))
             else:
                 self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
                              message=result.reason)
@@ -240,9 +307,10 @@ class RunWorkflow:
             summary=self._summary("watch", submission)))
         sent_abort: bool | None = None  # None: no termination sent yet
         terminations: list[asyncio.Task[None]] = []
+        stopping = partial(self._replica_stopping, submission.replica_num)
         while True:
             await workflow.wait_condition(
-                lambda sent=sent_abort: watch.done() or (self._stopping() and sent is None)  # type: ignore[misc]
+                lambda sent=sent_abort: watch.done() or (stopping() and sent is None)  # type: ignore[misc]
                 or (self._abort_requested() and sent is False))
             if watch.done():
                 break
@@ -266,11 +334,17 @@ class RunWorkflow:
     def _stopping(self) -> bool:
         return self.state.stop is not None or self._failure is not None
 
+    def _replica_stopping(self, replica_num: int) -> bool:
+        return self._stopping() or self.state.replica(replica_num).stop_reason is not None
+
     def _abort_requested(self) -> bool:
         return self.state.stop is not None and self.state.stop.abort
 
-    def _stop_job_reason(self) -> JobTerminationReason:
+    def _stop_job_reason(self, replica_num: int) -> JobTerminationReason:
         stop = self.state.stop
+        own = self.state.replica(replica_num).stop_reason
+        if own is not None and not self._abort_requested():
+            return own
         if stop is None:
             return JobTerminationReason.TERMINATED_BY_SERVER
         if stop.reason == RunTerminationReason.MAX_DURATION_EXCEEDED:

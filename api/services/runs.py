@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,12 +21,15 @@ from api.schemas import (
     ListRunsRequest,
     Run,
     RunEventInfo,
-    RunOutcome,
     RunSpec,
 )
+from api.services.run_messages import ScaleRefused, scale_run
 from core import search_attributes
 from core.configuration import (
     RUN_NAME_PATTERN,
+    RunConfiguration,
+    ServiceConfiguration,
+    changed_fields,
     configuration_to_yaml_dict,
     initial_replicas,
     parse_configuration,
@@ -38,7 +39,7 @@ from core.run_state import RunState
 from store.accounts import Accounts
 from store.models import RunModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunStore
-from workflows.messages import RUN_WORKFLOW, STATE_QUERY, STOP_SIGNAL, RunWorkflowInput, StopCommand
+from workflows.messages import RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
 
 log = structlog.get_logger(__name__)
 
@@ -83,8 +84,7 @@ class RunService:
                 break
             except ActiveRunExists:
                 if run_name is not None:
-                    raise Conflict(f"run {name} is already active in project {access.project.name}; "
-                                   "stop it first or choose another name") from None
+                    return await self._apply_in_place(access, name, configuration)
         else:
             raise Conflict("could not generate a free run name; give the run a name")
 
@@ -109,6 +109,28 @@ class RunService:
             raise ApiError(503, f"could not start run {name}: the Temporal server did not accept it") from None
         log.info("run submitted", run_id=run_id, run_name=name, project=access.project.name)
         return self._from_state(state, source="workflow", deleted=False)
+
+    async def _apply_in_place(self, access: ProjectAccess, name: str, configuration: RunConfiguration) -> Run:
+        """A service re-applied with only its replicas changed is scaled, not restarted."""
+        row = await self._runs.latest_by_name(access.project.id, name)
+        if row is None or not row.active:  # it finished in the meantime: the caller may retry
+            raise Conflict(f"run {name} was active a moment ago; apply again")
+        current = parse_configuration(row.configuration)
+        changed = changed_fields(current, configuration)
+        if changed != ["replicas"] or not isinstance(configuration, ServiceConfiguration):
+            what = f"its configuration changed in: {', '.join(changed)}" if changed else "nothing changed"
+            raise Conflict(f"run {name} is already active in project {access.project.name} and {what}; "
+                           "stop it first or choose another name")
+        state = await self.query_state(row.workflow_id)
+        current_replicas = state.desired_replicas if state else row.desired_replicas
+        allowed = configuration.replicas
+        replicas = min(max(current_replicas, allowed.min), allowed.max)
+        try:
+            await scale_run(self._client, row.workflow_id, ScaleCommand(replicas=replicas, replica_range=allowed))
+        except ScaleRefused as refusal:
+            raise Conflict(f"run {name} can't be updated in place: {refusal}") from None
+        log.info("run updated in place", run_id=row.id, run_name=name, replicas=replicas)
+        return await self.view(row, access.project.name)
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -149,36 +171,6 @@ class RunService:
         users = await self._accounts.user_names({row.user_id for row in rows})
         return [self._from_row(row, access.project.name, users.get(row.user_id, "")) for row in rows]
 
-    # -- stop and delete ------------------------------------------------------------------------
-
-    async def stop(self, access: ProjectAccess, names: Sequence[str], abort: bool) -> list[RunOutcome]:
-        rows = await self._runs.latest_by_names(access.project.id, names)
-        command = StopCommand(abort=abort)
-
-        async def signal(row: RunModel) -> str:
-            handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(row.workflow_id)
-            await handle.signal(STOP_SIGNAL, command, rpc_timeout=SIGNAL_TIMEOUT)
-            return "stopping"
-
-        return await _fan_out(names, rows, signal)
-
-    async def delete(self, access: ProjectAccess, names: Sequence[str]) -> list[RunOutcome]:
-        rows = await self._runs.latest_by_names(access.project.id, names)
-        outcomes: list[RunOutcome] = []
-        deletable: list[str] = []
-        for name in dict.fromkeys(names):
-            row = rows.get(name)
-            if row is None:
-                outcomes.append(RunOutcome(run_name=name, id=None, outcome="not_found"))
-            elif row.active:
-                outcomes.append(RunOutcome(run_name=name, id=row.id,
-                                           outcome=f"error: run {name} is active; stop it first"))
-            else:
-                deletable.append(row.id)
-                outcomes.append(RunOutcome(run_name=name, id=row.id, outcome="deleted"))
-        await self._runs.mark_deleted(deletable)
-        return outcomes
-
     # -- shaping --------------------------------------------------------------------------------
 
     def _ui_url(self, workflow_id: str) -> str | None:
@@ -193,7 +185,8 @@ class RunService:
             status=state.status, status_message=state.status_message,
             termination_reason=state.termination_reason, submitted_at=state.submitted_at,
             finished_at=state.finished_at, desired_replicas=state.desired_replicas,
-            running_replicas=state.running_replicas(), cost=state.cost(now), deleted=deleted,
+            running_replicas=state.running_replicas(), cost=state.cost(now),
+            cost_per_hour=0.0 if state.status.is_finished else state.cost_per_hour(), deleted=deleted,
             configuration=configuration_to_yaml_dict(state.configuration),
             jobs=[JobInfo(replica_num=replica.replica_num, job_submissions=[
                 JobSubmissionInfo(
@@ -219,7 +212,7 @@ class RunService:
             id=row.id, project_name=project_name, user=user_name, run_name=row.run_name, status=row.status,
             status_message=row.status_message, termination_reason=row.termination_reason,
             submitted_at=row.submitted_at, finished_at=row.finished_at, desired_replicas=row.desired_replicas,
-            running_replicas=row.running_replicas, cost=row.cost, deleted=row.deleted,
+            running_replicas=row.running_replicas, cost=row.cost, cost_per_hour=0.0, deleted=row.deleted,
             configuration=configuration_to_yaml_dict(configuration), jobs=[], events=[],
             workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id), version=row.version,
             source="projection")
@@ -227,28 +220,3 @@ class RunService:
 
 def _valid_name(name: str) -> bool:
     return re.match(RUN_NAME_PATTERN, name) is not None
-
-
-async def _fan_out(names: Sequence[str], rows: dict[str, RunModel],
-                   act: Callable[[RunModel], Awaitable[str]]) -> list[RunOutcome]:
-    """One outcome per distinct name; signals go out concurrently, at most FAN_OUT at a time.
-    No database transaction is open while they are in flight."""
-    limit = asyncio.Semaphore(FAN_OUT)
-
-    async def one(name: str) -> RunOutcome:
-        row = rows.get(name)
-        if row is None:
-            return RunOutcome(run_name=name, id=None, outcome="not_found")
-        if not row.active:
-            return RunOutcome(run_name=name, id=row.id, outcome="already_finished")
-        async with limit:
-            try:
-                return RunOutcome(run_name=name, id=row.id, outcome=await act(row))
-            except Exception as error:
-                if "already completed" in str(error).lower():
-                    return RunOutcome(run_name=name, id=row.id, outcome="already_finished")
-                log.warning("signal failed", run_id=row.id, run_name=name, error=str(error))
-                return RunOutcome(run_name=name, id=row.id, outcome=f"error: {error}")
-
-    return list(await asyncio.gather(*(one(name) for name in dict.fromkeys(names))))
-

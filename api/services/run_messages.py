@@ -1,0 +1,77 @@
+"""Messages to run workflows: signals with a bounded fan-out, and the scale update."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.schemas import RunOutcome
+from store.models import RunModel
+from workflows.messages import SCALE_UPDATE, ScaleCommand, ScaleResult
+
+log = structlog.get_logger(__name__)
+
+MESSAGE_TIMEOUT = timedelta(seconds=10)
+# How many signals one batch request has in flight at once.
+FAN_OUT = 64
+# A run's row is written just before its workflow starts; a signal in between waits this long.
+STARTING_GRACE_SECONDS = 3.0
+
+
+class ScaleRefused(Exception):
+    pass
+
+
+async def signal_run(client: Client, workflow_id: str, signal: str, argument: Any) -> None:
+    deadline = asyncio.get_running_loop().time() + STARTING_GRACE_SECONDS
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).signal(signal, argument, rpc_timeout=MESSAGE_TIMEOUT)
+            return
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def scale_run(client: Client, workflow_id: str, command: ScaleCommand) -> ScaleResult:
+    """The workflow's own answer; raises ScaleRefused with its reason."""
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            SCALE_UPDATE, command, result_type=ScaleResult, rpc_timeout=MESSAGE_TIMEOUT)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        raise ScaleRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+
+
+async def fan_out(references: Sequence[str], rows: dict[str, RunModel],
+                  act: Callable[[RunModel], Awaitable[str]]) -> list[RunOutcome]:
+    """One outcome per distinct reference; messages go out concurrently, at most FAN_OUT at a
+    time, and no database transaction is open while they are in flight."""
+    limit = asyncio.Semaphore(FAN_OUT)
+
+    async def one(reference: str) -> RunOutcome:
+        row = rows.get(reference)
+        if row is None:
+            return RunOutcome(run_name=reference, id=None, outcome="not_found")
+        if not row.active:
+            return RunOutcome(run_name=row.run_name, id=row.id, outcome="already_finished")
+        async with limit:
+            try:
+                return RunOutcome(run_name=row.run_name, id=row.id, outcome=await act(row))
+            except ScaleRefused as refusal:
+                return RunOutcome(run_name=row.run_name, id=row.id, outcome=f"error: {refusal}")
+            except Exception as error:
+                if "already completed" in str(error).lower():
+                    return RunOutcome(run_name=row.run_name, id=row.id, outcome="already_finished")
+                log.warning("message to run failed", run_id=row.id, run_name=row.run_name, error=str(error))
+                return RunOutcome(run_name=row.run_name, id=row.id, outcome=f"error: {error}")
+
+    return list(await asyncio.gather(*(one(reference) for reference in dict.fromkeys(references))))
