@@ -29,13 +29,23 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
                "retry": {"on_events": ["error"], "duration": "2s"}, "resources": {"cpu": 0.5, "memory": "64MB"}})
     api.apply({"type": "task", "name": "replay-stop", "commands": [SIGTERM_AWARE],
                "resources": {"cpu": 0.5, "memory": "64MB"}})
+    for name in ("replay-scale", "replay-scale-b"):
+        api.apply({"type": "service", "name": name, "port": 8000, "replicas": "1..3",
+                   "commands": [SIGTERM_AWARE], "resources": {"cpu": 0.1, "memory": "64MB"}})
     api.wait_for("replay-stop", lambda run: run["status"] == "running", what="running")
     api.ok("runs/stop", {"runs_names": ["replay-stop"]})
-    runs = [api.wait_finished(name) for name in ("replay-done", "replay-retry", "replay-stop")]
+    api.wait_for("replay-scale", lambda run: run["running_replicas"] == 1, what="1 running")
+    api.ok("runs/scale", {"runs_names": ["replay-scale"], "replicas": 3})
+    api.wait_for("replay-scale", lambda run: run["running_replicas"] == 3, what="3 running")
+    api.ok("runs/scale", {"runs_names": ["replay-scale", "replay-scale-b"], "replicas": 1})  # signals
+    api.wait_for("replay-scale", lambda run: run["running_replicas"] == 1, what="back to 1")
+    api.ok("runs/stop", {"runs_names": ["replay-scale", "replay-scale-b"]})
+    names = ("replay-done", "replay-retry", "replay-stop", "replay-scale", "replay-scale-b")
+    runs = [api.wait_finished(name) for name in names]
 
     client = await connect(temporal.address, "default")
     histories = [await client.get_workflow_handle(run["workflow_id"]).fetch_history() for run in runs]
-    assert await replay(histories) == 3
+    assert await replay(histories) == len(names)
 
     record_to = os.environ.get("DURASTACK_RECORD_HISTORIES")
     if record_to and database_kind == "sqlite":
