@@ -38,7 +38,7 @@ class CapacityActivities:
                 if result.instance is not None or not result.can_ever_fit:
                     return result
             activity.heartbeat()
-            await self._capacity.wait_until_freed(WAIT_POLL_SECONDS)
+            await self._capacity.wait_for_room(request, WAIT_POLL_SECONDS)
 
     @activity.defn(name=names.RELEASE_INSTANCE)
     async def release_instance(self, request: ReleaseRequest) -> None:

@@ -9,9 +9,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from api.controllers import LogsController, RunsController
+from api.controllers import LogsController, MetricsController, RunsController
 from api.errors import EXCEPTION_HANDLERS
 from api.services.logs import LogService
+from api.services.metrics import MetricsService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService
 from store.accounts import Accounts
@@ -23,16 +24,18 @@ class Services:
     runs: RunService
     run_commands: RunCommands
     logs: LogService
+    metrics: MetricsService
 
 
 def create_app(services: Services) -> Litestar:
     return Litestar(
-        route_handlers=[RunsController, LogsController],
+        route_handlers=[RunsController, LogsController, MetricsController],
         dependencies={
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "run_service": Provide(lambda: services.runs, sync_to_thread=False),
             "run_commands": Provide(lambda: services.run_commands, sync_to_thread=False),
             "log_service": Provide(lambda: services.logs, sync_to_thread=False),
+            "metrics_service": Provide(lambda: services.metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # structlog is configured once per process (server.logging)

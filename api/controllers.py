@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
@@ -17,14 +19,17 @@ from api.schemas import (
     DeleteRunsRequest,
     GetRunRequest,
     JobLogs,
+    JobMetrics,
     ListRunsRequest,
     PollLogsRequest,
     Run,
     RunOutcomes,
+    RunStats,
     ScaleRunsRequest,
     StopRunsRequest,
 )
 from api.services.logs import LogService, encode_token
+from api.services.metrics import MetricsService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService
 from store.accounts import Accounts
@@ -87,3 +92,20 @@ class LogsController(Controller):
             yield ServerSentEventMessage(data=json.dumps({"run_id": run.id}), event="end")
 
         return ServerSentEvent(events())
+
+
+class MetricsController(Controller):
+    path = "/api/project/{project_name:str}/metrics"
+    tags = ["metrics"]
+    dependencies = {"access": Provide(provide_access)}
+
+    @get("/job/{run_name:str}", summary="CPU and memory series of one replica (every submission), oldest first")
+    async def job(self, access: ProjectAccess, run_name: str, metrics_service: MetricsService,
+                  replica_num: int = Parameter(default=0, ge=0),
+                  limit: int = Parameter(default=100, ge=1, le=10_000),
+                  after: datetime | None = None) -> JobMetrics:
+        return await metrics_service.job_metrics(access, run_name, replica_num, limit=limit, after=after)
+
+    @get("/run/{run_name:str}", summary="The latest CPU and memory of each replica running now")
+    async def run(self, access: ProjectAccess, run_name: str, metrics_service: MetricsService) -> RunStats:
+        return await metrics_service.run_stats(access, run_name)

@@ -145,3 +145,30 @@ class LogEvent(BaseModel):
 class JobLogs(BaseModel):
     logs: list[LogEvent]
     next_token: str | None
+
+
+class Metric(BaseModel):
+    name: str
+    timestamps: list[datetime]
+    values: list[float | int]
+
+
+class JobMetrics(BaseModel):
+    """One replica's samples, as dstack shapes job metrics: one series per metric, oldest first."""
+
+    metrics: list[Metric]
+
+
+class ReplicaStats(BaseModel):
+    replica_num: int
+    submission_num: int
+    status: JobStatus
+    cpu_percent: float | None = Field(description="summed over the replica's processes; 100 is one busy core")
+    memory_bytes: int | None = Field(description="resident memory of the replica's processes")
+    timestamp: datetime | None = Field(description="when the latest sample was taken; null: none yet")
+
+
+class RunStats(BaseModel):
+    run_name: str
+    status: RunStatus
+    replicas: list[ReplicaStats] = Field(description="the replicas running now, with their latest sample")

@@ -44,6 +44,15 @@ class OutputLine:
     message: str
 
 
+@dataclass(frozen=True)
+class MetricsSample:
+    """One look at a live job's processes."""
+
+    timestamp: datetime
+    cpu_percent: float  # summed over the job's processes: 100 is one core busy all the time
+    memory_bytes: int  # resident memory, summed
+
+
 class JobStartError(Exception):
     """The job can't start and retrying the same start won't help (bad working_dir, ...)."""
 
@@ -64,7 +73,7 @@ class Compute(ABC):
         """Computed, so that it can't disagree with what the backend implements."""
         return BackendFeatures(
             survives_worker_restart=self.detached_jobs,
-            samples_metrics=type(self).process_ids is not Compute.process_ids,
+            samples_metrics=type(self).sample_metrics is not Compute.sample_metrics,
             charges_for_time=self.offer().price_per_hour > 0,
         )
 
@@ -91,3 +100,7 @@ class Compute(ABC):
     def process_ids(self, submission_id: str) -> list[int]:
         """Processes of a live job, for metrics; backends that can't see them keep this."""
         return []
+
+    def sample_metrics(self, submission_id: str) -> MetricsSample | None:
+        """CPU and memory of a live job now; None when the job is gone (or the backend can't see it)."""
+        return None

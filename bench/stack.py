@@ -16,6 +16,7 @@ from types import TracebackType
 import httpx
 import psutil
 
+from tests.support.cleanup import kill_jobs
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,5 +75,5 @@ class EmbeddedStack:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        subprocess.run(["pkill", "-KILL", "-f", f"runner.py {self.directory}"], check=False)
+        kill_jobs(self.directory / "server" / "jobs")
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import SSEError, connect_sse
@@ -48,6 +49,15 @@ class ApiClient:
         _raise_for_status(response)
         return response.json()
 
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET /api/project/{project}/{path}; the decoded JSON answer."""
+        try:
+            response = self._http.get(f"/api/project/{self.project}/{path}", params=params)
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from None
+        _raise_for_status(response)
+        return response.json()
+
     # -- runs -----------------------------------------------------------------------------------
 
     def apply(self, run_spec: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +85,15 @@ class ApiClient:
 
     def delete_runs(self, names: list[str]) -> list[dict[str, Any]]:
         return self.post("runs/delete", {"runs_names": names})["results"]
+
+    def scale_runs(self, names: list[str], replicas: int) -> list[dict[str, Any]]:
+        return self.post("runs/scale", {"runs_names": names, "replicas": replicas})["results"]
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def run_stats(self, run_name: str) -> dict[str, Any]:
+        """The run's status and the latest sample of each replica running now."""
+        return self.get(f"metrics/run/{quote(run_name, safe='')}")
 
     # -- logs -----------------------------------------------------------------------------------
 

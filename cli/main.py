@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import apply_command, log_commands, run_commands, server_commands
+from cli import apply_command, log_commands, run_commands, server_commands, stats_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply_command.register(subcommands)
     run_commands.register(subcommands)
     log_commands.register(subcommands)
+    stats_command.register(subcommands)
     return parser
 
 

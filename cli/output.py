@@ -90,6 +90,28 @@ def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
     return table
 
 
+def format_bytes(size: int) -> str:
+    """Binary units, named as in run configurations (MB is 1024² bytes)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}TB"
+
+
+def stats_table(stats: dict[str, Any]) -> Table:
+    """One row per replica running now, with its latest sample ("-" before the first one)."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("REPLICA", "SUBMISSION", "STATUS", "CPU %", "MEMORY"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("CPU %", "MEMORY") else "left")
+    for replica in stats["replicas"]:
+        cpu, memory = replica["cpu_percent"], replica["memory_bytes"]
+        table.add_row(str(replica["replica_num"]), str(replica["submission_num"]), replica["status"],
+                      "-" if cpu is None else f"{cpu:.1f}", "-" if memory is None else format_bytes(memory))
+    return table
+
+
 def print_outcomes(results: Iterable[dict[str, Any]]) -> bool:
     """One line per run; True when every outcome was a success."""
     succeeded = True

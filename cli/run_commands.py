@@ -1,4 +1,4 @@
-"""`durastack ps`, `durastack stop` and `durastack delete`."""
+"""`durastack ps`, `durastack stop`, `durastack scale` and `durastack delete`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     stop.add_argument("-x", "--abort", action="store_true", help="kill at once instead of a graceful stop")
     stop.add_argument("-y", "--yes", action="store_true", help="don't ask for confirmation")
     stop.set_defaults(handler=_stop)
+
+    scale = add_client_parser(subcommands, "scale", "set the number of replicas of services, with one request",
+                              "exit code: 1 when any run was not found or could not be scaled, or when the\n"
+                              "server refused the count (outside a service's replicas range)")
+    scale.add_argument("runs", metavar="RUN", nargs="+", help="service run names")
+    scale.add_argument("replicas", metavar="N", type=int, help="how many replicas each service should have")
+    scale.add_argument("-y", "--yes", action="store_true", help="accepted for symmetry with stop; scale never asks")
+    scale.set_defaults(handler=_scale)
 
     delete = add_client_parser(subcommands, "delete", "delete finished runs (the server keeps their history)",
                                "exit code: 1 when any run was not found or is still active")
@@ -53,6 +61,11 @@ def _stop(args: argparse.Namespace) -> int:
     if not _confirmed(args, f"{verb} {_runs_text(args.runs)}?", "stop"):
         return EXIT_FAILURE
     return with_client(args, lambda client: _outcomes_exit(client.stop_runs(args.runs, args.abort)))
+
+
+def _scale(args: argparse.Namespace) -> int:
+    # No confirmation: scaling is undone by scaling again, and the range was set by the service.
+    return with_client(args, lambda client: _outcomes_exit(client.scale_runs(args.runs, args.replicas)))
 
 
 def _delete(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ def replicas_to_remove(state: RunState, live: Collection[int], count: int) -> li
     candidates = [state.replica(num) for num in live]
     newest_first = sorted(candidates, key=lambda r: (r.current.submitted_at, r.replica_num), reverse=True)
     ordered = sorted(newest_first, key=lambda r: r.current.status == JobStatus.RUNNING)
-    return [replica.replica_num for replica in ordered[:count]]
+    return [replica.replica_num for replica in ordered[:max(count, 0)]]
 
 
 def replicas_to_add(state: RunState, busy: Collection[int], count: int) -> list[int]:
@@ -23,11 +23,12 @@ def replicas_to_add(state: RunState, busy: Collection[int], count: int) -> list[
     known = {replica.replica_num for replica in state.replicas}
     freed = sorted(known - set(busy))
     fresh = range(max(known, default=-1) + 1, max(known, default=-1) + 1 + count)
-    return [*freed, *fresh][:count]
+    return [*freed, *fresh][:max(count, 0)]
 
 
 def check_replica_count(replicas: int, allowed: ReplicaRange) -> str | None:
     """Why `replicas` is refused, or None."""
-    if not allowed.min <= replicas <= allowed.max:
-        return f"replicas must be within {allowed} for this service, not {replicas}"
-    return None
+    if allowed.min <= replicas <= allowed.max:
+        return None
+    expected = f"be {allowed.min}" if allowed.min == allowed.max else f"be within {allowed}"
+    return f"replicas must {expected} for this service, not {replicas}"

@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from api.app import Services, create_app
 from api.services.logs import LogService
+from api.services.metrics import MetricsService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService, TemporalSettings
 from backends.registry import create_compute
@@ -28,6 +29,7 @@ from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
 from store.database import Database
 from store.logs import LogStore
+from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.runs import RunStore
 from worker.workers import host_task_queue, host_worker, run_worker
@@ -93,6 +95,7 @@ async def serve(settings: Settings, roles: Roles) -> None:
 
 async def _serve_roles(settings: Settings, roles: Roles, database: Database, client: Client) -> None:
     runs, logs, capacity, accounts = RunStore(database), LogStore(database), Capacity(database), Accounts(database)
+    metrics = MetricsStore(database)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -107,7 +110,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
                                      task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli,
                                      memory_mb=offer.memory_mb, price_per_hour=offer.price_per_hour)
         workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
-                   host_worker(client, compute, logs)]
+                   host_worker(client, compute, logs, metrics)]
         tasks += [asyncio.create_task(worker.run()) for worker in workers]
         log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)
 
@@ -115,13 +118,15 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
     if roles.api:
         token = admin_token(settings)
         await accounts.bootstrap(token)
+        run_service = RunService(runs, accounts, client, TemporalSettings(
+            task_queue=settings.task_queue, namespace=settings.temporal_namespace,
+            ui_url=settings.resolved_temporal_ui_url))
         services = Services(
             accounts=accounts,
-            runs=RunService(runs, accounts, client, TemporalSettings(
-                task_queue=settings.task_queue, namespace=settings.temporal_namespace,
-                ui_url=settings.resolved_temporal_ui_url)),
+            runs=run_service,
             run_commands=RunCommands(runs, client),
             logs=LogService(logs, runs),
+            metrics=MetricsService(metrics, runs, run_service),
         )
         http = _HttpServer(uvicorn.Config(create_app(services), host=settings.server_host,
                                           port=settings.server_port, log_config=None, access_log=False))

@@ -17,6 +17,9 @@ from store.models import HostModel, InstanceModel, utcnow
 class Capacity:
     def __init__(self, database: Database) -> None:
         self._db = database
+        # What releases in this process have freed, ever; waiters compare it with what they need.
+        self._freed_cpu_milli = 0
+        self._freed_memory_mb = 0
         self._freed = asyncio.Event()
 
     async def register_host(self, *, host_id: str, name: str, backend_type: str, task_queue: str,
@@ -85,17 +88,30 @@ class Capacity:
 
     async def release(self, submission_id: str) -> None:
         async with self._db.write() as session:
-            await session.execute(
+            released = (await session.execute(
                 update(InstanceModel)
                 .where(InstanceModel.submission_id == submission_id, InstanceModel.released_at.is_(None))
-                .values(released_at=utcnow()))
-        # Wake allocations waiting in this process; waiters elsewhere notice on their next poll.
-        self._freed.set()
-        self._freed = asyncio.Event()
+                .values(released_at=utcnow())
+                .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb))).first()
+        if released is not None:
+            self._freed_cpu_milli += released.cpu_milli
+            self._freed_memory_mb += released.memory_mb
+            self._freed.set()
+            self._freed = asyncio.Event()
 
-    async def wait_until_freed(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._freed.wait(), timeout)
+    async def wait_for_room(self, request: ProvisionRequest, poll_seconds: float) -> None:
+        """Returns once releases in this process have freed as much as `request` needs, or
+        after `poll_seconds` (releases in other processes). Waiters for large slices are not
+        woken by every small release, so many of them don't stampede the database."""
+        start_cpu, start_memory = self._freed_cpu_milli, self._freed_memory_mb
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + poll_seconds
+        while (remaining := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), remaining)
+            if (self._freed_cpu_milli - start_cpu >= request.cpu_milli
+                    and self._freed_memory_mb - start_memory >= request.memory_mb):
+                return
 
     async def fits_now(self, request: ProvisionRequest) -> bool:
         """A cheap read-only look before taking the write lock."""

@@ -161,3 +161,20 @@ class LogLineModel(Base):
         UniqueConstraint("submission_id", "offset", name="uq_log_lines_submission_offset"),
         Index("ix_log_lines_run_replica", "run_id", "replica_num", "submission_num", "offset"),
     )
+
+
+class MetricsModel(Base):
+    """CPU and memory of a job submission's processes, sampled by the watching activity."""
+
+    __tablename__ = "metrics"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(String(36))
+    run_id: Mapped[str] = mapped_column(String(36))
+    replica_num: Mapped[int] = mapped_column(Integer)
+    submission_num: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column()
+    cpu_percent: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_metrics_run_replica_timestamp", "run_id", "replica_num", "timestamp"),)

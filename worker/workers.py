@@ -16,6 +16,7 @@ from activities.replicas import ReplicaActivities
 from backends.base import Compute
 from store.capacity import Capacity
 from store.logs import LogStore
+from store.metrics import MetricsStore
 from store.runs import RunStore
 from workflows.run_workflow import RunWorkflow
 
@@ -42,8 +43,8 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
     )
 
 
-def host_worker(client: Client, compute: Compute, logs: LogStore) -> Worker:
-    replica_activities = ReplicaActivities(compute, logs)
+def host_worker(client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore) -> Worker:
+    replica_activities = ReplicaActivities(compute, logs, metrics)
     return Worker(
         client,
         task_queue=host_task_queue(compute.offer().host_id),

@@ -325,8 +325,10 @@ class RunWorkflow:
                 heartbeat_timeout=timedelta(seconds=10), retry_policy=QUICK_RETRY,
                 summary=self._summary("abort" if sent_abort else "stop", submission))))
         exited = await watch
-        for termination in terminations:
+        for termination in terminations:  # the process is gone: nothing left to terminate
             termination.cancel()
+            with contextlib.suppress(ActivityError, asyncio.CancelledError):
+                await termination
         return exited, sent_abort is not None
 
     # -- helpers --------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import psutil
 
-from backends.base import Compute, Heartbeat, HostOffer, JobStartError, OutputLine
+from backends.base import Compute, Heartbeat, HostOffer, JobStartError, MetricsSample, OutputLine
 from backends.local import runner
 from backends.local.config import LocalConfig
 from core.jobs import JobSpec, ReplicaExit
 
 _RUNNER_START_TIMEOUT = 10.0
 _TERMINATE_POLL = 0.05
+_MIN_CPU_AVERAGE_SECONDS = 1.0
 
 
 class LocalCompute(Compute):
@@ -34,6 +35,9 @@ class LocalCompute(Compute):
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
         config.jobs_dir.mkdir(parents=True, exist_ok=True)
+        # psutil measures CPU between two calls on the same Process object, so each live job
+        # keeps its processes from one sample to the next (by pid); dropped when the job is gone.
+        self._sampled: dict[str, dict[int, psutil.Process]] = {}
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
@@ -109,6 +113,12 @@ class LocalCompute(Compute):
         return lines, position
 
     def job_exit(self, submission_id: str) -> ReplicaExit | None:
+        exited = self._job_exit(submission_id)
+        if exited is not None:
+            self._sampled.pop(submission_id, None)
+        return exited
+
+    def _job_exit(self, submission_id: str) -> ReplicaExit | None:
         job_dir = self._job_dir(submission_id)
         code = _read_int(job_dir / runner.EXIT_CODE_FILE)
         if code is not None:
@@ -150,6 +160,40 @@ class LocalCompute(Compute):
             return [pgid, *(child.pid for child in root.children(recursive=True))]
         except psutil.Error:
             return []
+
+    def sample_metrics(self, submission_id: str) -> MetricsSample | None:
+        pids = self.process_ids(submission_id)
+        if not pids:
+            self._sampled.pop(submission_id, None)
+            return None
+        previous = self._sampled.get(submission_id, {})
+        current: dict[int, psutil.Process] = {}
+        cpu_percent, memory_bytes = 0.0, 0
+        for pid in pids:
+            try:
+                if pid in previous:
+                    process = previous[pid]
+                    cpu_percent += process.cpu_percent()
+                else:
+                    process = psutil.Process(pid)
+                    process.cpu_percent()  # the reference for the next sample
+                    # Seen for the first time: its average since it started, rather than the 0.0
+                    # psutil reports, so a busy process shows up busy in its first sample.
+                    cpu_percent += _lifetime_cpu_percent(process)
+                memory_bytes += process.memory_info().rss
+            except psutil.Error:
+                continue  # it exited between the listing and now
+            current[pid] = process
+        self._sampled[submission_id] = current
+        return MetricsSample(timestamp=datetime.now(UTC), cpu_percent=cpu_percent, memory_bytes=memory_bytes)
+
+
+def _lifetime_cpu_percent(process: psutil.Process) -> float:
+    elapsed = time.time() - process.create_time()
+    if elapsed < _MIN_CPU_AVERAGE_SECONDS:  # clock ticks are 10 ms: too young to tell
+        return 0.0
+    times = process.cpu_times()
+    return 100 * (times.user + times.system) / elapsed
 
 
 def _read_int(path: Path) -> int | None:

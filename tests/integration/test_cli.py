@@ -141,3 +141,55 @@ def test_detach_stop_and_interrupt(deploy: Deploy, tmp_path: Path) -> None:
     durastack(deployment, "stop", "kept", "-x", "-y", cwd=tmp_path)
     assert api.wait_finished("kept")["termination_reason"] == "aborted_by_user"
 
+
+
+def stats_rows(deployment: DurastackProcesses, run_name: str, cwd: Path) -> list[list[str]]:
+    shown = durastack(deployment, "stats", run_name, cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    header, *rows = shown.stdout.splitlines()
+    assert header.split() == ["REPLICA", "SUBMISSION", "STATUS", "CPU", "%", "MEMORY"]
+    return [row.split() for row in rows if row.strip()]
+
+
+def test_scale_and_stats(deploy: Deploy, tmp_path: Path) -> None:
+    deployment = deploy()
+    api = deployment.client()
+    api.apply({"type": "service", "name": "web", "port": 8000, "replicas": "1..3", "commands": ["sleep 600"],
+               "stop_duration": "1s", "resources": {"cpu": 0.1, "memory": "16MB"}})
+
+    def running(count: int) -> None:
+        api.wait_for("web", lambda run: [job["job_submissions"][-1]["status"] for job in run["jobs"]].count(
+            "running") == count, what=f"{count} replicas running")
+
+    running(1)
+    scaled = durastack(deployment, "scale", "web", "2", cwd=tmp_path)
+    assert (scaled.returncode, scaled.stdout, scaled.stderr) == (0, "web: scaled\n", "")
+    running(2)
+    # One row per running replica; CPU and memory once the replica has been sampled.
+    assert [row[:3] for row in stats_rows(deployment, "web", tmp_path)] == [["0", "0", "running"],
+                                                                            ["1", "0", "running"]]
+    api.wait_for("web", lambda _: all(row[3] != "-" for row in stats_rows(deployment, "web", tmp_path)),
+                 timeout=15, what="both replicas sampled")
+    assert all(row[4].endswith(("KB", "MB")) for row in stats_rows(deployment, "web", tmp_path))
+
+    # Outside the service's range: refused as a whole, naming the range; nothing changes.
+    refused = durastack(deployment, "scale", "web", "5", "-y", cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == "error: replicas: run web: replicas must be within 1..3 for this service, not 5\n"
+    assert api.get("web")["desired_replicas"] == 2
+
+    # One request for several names: an unknown one fails the exit code, the known one scales.
+    batch = durastack(deployment, "scale", "web", "nosuch", "1", cwd=tmp_path)
+    assert batch.returncode == 1
+    assert sorted(batch.stdout.splitlines()) == ["nosuch: not_found", "web: scaled"]
+    # The scaled-down replica leaves the stats once it no longer runs.
+    api.wait_for("web", lambda _: len(stats_rows(deployment, "web", tmp_path)) == 1, what="one replica in stats")
+
+    durastack(deployment, "stop", "web", "-x", "-y", cwd=tmp_path)
+    api.wait_finished("web")
+    finished = durastack(deployment, "stats", "web", cwd=tmp_path)
+    assert finished.returncode == 0
+    assert finished.stdout.split() == ["REPLICA", "SUBMISSION", "STATUS", "CPU", "%", "MEMORY"]
+    assert finished.stderr == "web: terminated; no replica is running\n"
+    missing = durastack(deployment, "stats", "nosuch", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (1, "error: run nosuch not found in project main\n")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,15 @@ from backends.local.compute import LocalCompute
 from backends.registry import backend_types, create_compute
 from core.configuration import Resources
 from core.jobs import JobSpec, ReplicaExit
+from tests.support.cleanup import kill_jobs
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test(tmp_path: Path) -> Iterator[None]:
+    yield
+    kill_jobs(tmp_path / "jobs")
 
 
 def job(submission_id: str, *commands: str, working_dir: str | None = None) -> JobSpec:
@@ -95,3 +104,27 @@ async def test_working_dir(tmp_path: Path) -> None:
     assert backend.read_output("absolute", 0, 4096)[0][0].message == str(tmp_path / "project")
     with pytest.raises(Exception, match="does not exist"):
         await backend.run_job(job("missing", "pwd", working_dir=str(tmp_path / "nowhere")))
+
+
+# Holds 60 MB (written, so resident) and keeps one core busy, in a child of the job's shell.
+BUSY_AND_BIG = f"{sys.executable} -c 'block = b\"x\" * (60 << 20)\nwhile True: pass'"
+
+
+async def test_metrics_are_sampled_from_the_job_processes(tmp_path: Path) -> None:
+    backend = compute(tmp_path)
+    assert backend.sample_metrics("never-started") is None
+    await backend.run_job(job("busy", BUSY_AND_BIG))
+    await asyncio.sleep(1.5)
+    # First look: the average since each process started (psutil alone would say 0.0).
+    first = backend.sample_metrics("busy")
+    assert first is not None
+    assert first.memory_bytes > 60 << 20
+    assert first.cpu_percent > 20  # a whole core when the machine is idle; tests may share it
+    await asyncio.sleep(1)
+    second = backend.sample_metrics("busy")  # since the first look
+    assert second is not None and second.cpu_percent > 20 and second.timestamp > first.timestamp
+    assert backend._sampled["busy"]
+    await backend.terminate_job("busy", abort=True, grace_seconds=0, heartbeat=lambda: None)
+    await wait_exit(backend, "busy")
+    assert backend.sample_metrics("busy") is None
+    assert "busy" not in backend._sampled  # forgotten once the job is gone

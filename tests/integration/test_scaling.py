@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 Deploy = Callable[..., DurastackProcesses]
 
 
-def service(name: str, replicas: str = "1..4", **extra: Any) -> dict[str, Any]:
+def service(name: str, replicas: str | int = "1..4", **extra: Any) -> dict[str, Any]:
     return {"type": "service", "name": name, "port": 8000, "replicas": replicas, "stop_duration": "5s",
             "commands": ["echo \"replica $DURASTACK_REPLICA_NUM up\"", "trap 'exit 0' TERM",
                          "while true; do sleep 0.1; done"],

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from backends.base import MetricsSample
 from core.configuration import parse_configuration
 from core.jobs import ProvisionRequest
 from core.run_state import RunState
@@ -19,6 +20,7 @@ from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
 from store.database import Database
 from store.logs import LogLine, LogStore, SubmissionRef
+from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.models import ProjectModel, UserModel
 from store.runs import ActiveRunExists, NewRun, RunStore
@@ -114,3 +116,35 @@ async def test_log_lines_are_stored_once_and_paged_in_order(database: Database) 
     assert [line.message for _, line in page] == [f"line {i}" for i in range(50)] + ["retry"]
     after = await logs.page("r", 0, after=(0, 480))
     assert [(num, line.message) for num, line in after] == [(0, "line 49"), (1, "retry")]
+
+
+async def test_metrics_series_per_replica_and_latest_per_submission(database: Database) -> None:
+    metrics = MetricsStore(database)
+
+    def samples(count: int, start: int, cpu: float) -> list[MetricsSample]:
+        return [MetricsSample(timestamp=NOW + timedelta(seconds=5 * (start + i)), cpu_percent=cpu + i,
+                              memory_bytes=1000 * (start + i)) for i in range(count)]
+
+    first = SubmissionRef(submission_id="s0", run_id="r", replica_num=0, submission_num=0)
+    retried = SubmissionRef(submission_id="s1", run_id="r", replica_num=0, submission_num=1)
+    other = SubmissionRef(submission_id="t0", run_id="r", replica_num=1, submission_num=0)
+    await metrics.append(first, samples(3, 0, 10.0))
+    await metrics.append(retried, samples(2, 3, 50.0))
+    await metrics.append(other, samples(1, 0, 99.0))
+    await metrics.append(other, [])
+    await metrics.append(SubmissionRef(submission_id="x", run_id="another", replica_num=0, submission_num=0),
+                         samples(1, 10, 1.0))
+
+    # Every submission of the replica, oldest first; `limit` keeps the newest.
+    series = await metrics.series("r", 0, limit=100)
+    assert [s.memory_bytes for s in series] == [0, 1000, 2000, 3000, 4000]
+    assert series[0].timestamp == NOW
+    assert [s.memory_bytes for s in await metrics.series("r", 0, limit=2)] == [3000, 4000]
+    assert [s.memory_bytes for s in await metrics.series("r", 0, after=NOW + timedelta(seconds=10))] == [3000, 4000]
+    assert await metrics.series("r", 2) == []
+
+    latest = await metrics.latest_per_submission("r", {"s0": 0, "s1": 0, "t0": 1, "never-sampled": 2})
+    assert {key: (s.cpu_percent, s.memory_bytes) for key, s in latest.items()} == {
+        "s0": (12.0, 2000), "s1": (51.0, 4000), "t0": (99.0, 0)}
+    assert latest["s1"].timestamp == NOW + timedelta(seconds=20)
+    assert await metrics.latest_per_submission("r", {}) == {}

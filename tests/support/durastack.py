@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.cleanup import kill_jobs
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,8 +97,7 @@ class DurastackProcesses:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        # Replica processes are detached by design; make sure none outlive the test.
-        subprocess.run(["pkill", "-KILL", "-f", f"runner.py {self.directory}"], check=False)
+        kill_jobs(self.directory / "server" / "jobs")
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token or self.token)

@@ -1,7 +1,8 @@
-"""The CLI's HTTP client against a fake server: error lines, pages, the log stream, `ps`."""
+"""The CLI's HTTP client against a fake server: error lines, pages, the log stream, `ps`, `scale`, `stats`."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli import stats_command
 from cli.api_client import ApiClient, ApiError
 from cli.client_config import ClientConfig
 from cli.run_commands import RECENT_RUNS, _ps
@@ -129,3 +131,48 @@ def test_ps_shows_old_active_runs_next_to_the_latest_ones(capsys: pytest.Capture
     assert _ps(client(handler), show_all=False) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
     assert names == [*(f"done-{i}" for i in range(RECENT_RUNS)), "old-active"]
+
+
+def test_scale_is_one_request_for_many_runs() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"results": [{"run_name": "a", "id": "1", "outcome": "scaling"}]})
+
+    assert client(handler).scale_runs(["a", "b"], 3) == [{"run_name": "a", "id": "1", "outcome": "scaling"}]
+    (request,) = seen
+    assert request.url.path == "/api/project/main/runs/scale"
+    assert json.loads(request.content) == {"runs_names": ["a", "b"], "replicas": 3}
+
+
+def test_stats_watch_prints_each_refresh_until_the_run_finishes(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    replica = {"replica_num": 0, "submission_num": 0, "status": "running", "cpu_percent": 10.0,
+               "memory_bytes": 2048, "timestamp": "2025-01-01T00:00:00+00:00"}
+    answers = [{"run_name": "svc", "status": "running", "replicas": [replica]},
+               {"run_name": "svc", "status": "running", "replicas": [{**replica, "cpu_percent": 20.0}]},
+               {"run_name": "svc", "status": "done", "replicas": []}]
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return httpx.Response(200, json=answers[len(paths) - 1])
+
+    monkeypatch.setattr(stats_command, "REFRESH_SECONDS", 0)
+    assert stats_command._stats(client(handler), argparse.Namespace(run_name="svc", watch=True)) == 0
+    assert paths == ["/api/project/main/metrics/run/svc"] * 3
+    captured = capsys.readouterr()
+    rows = [line.split() for line in captured.out.splitlines() if line.strip() and not line.startswith("REPLICA")]
+    assert rows == [["0", "0", "running", "10.0", "2.0KB"], ["0", "0", "running", "20.0", "2.0KB"]]
+    assert captured.err == "svc: done; no replica is running\n"
+
+
+def test_stats_watch_ends_quietly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(_: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stats_command.time, "sleep", interrupted)
+    answer = {"run_name": "svc", "status": "running", "replicas": []}
+    stats = client(lambda _: httpx.Response(200, json=answer))
+    assert stats_command._stats(stats, argparse.Namespace(run_name="svc", watch=True)) == 0

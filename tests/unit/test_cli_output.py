@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from cli.output import format_cost, print_outcomes, relative_time, runs_table, status_text
+from cli.output import format_bytes, format_cost, print_outcomes, relative_time, runs_table, stats_table, status_text
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -93,3 +93,22 @@ def test_outcomes_fail_on_not_found_and_errors(capsys: pytest.CaptureFixture[str
     assert not print_outcomes([{"run_name": "d", "outcome": "error: run d is active; stop it first"}])
     assert capsys.readouterr().out.splitlines() == [
         "a: stopping", "b: already_finished", "c: not_found", "d: error: run d is active; stop it first"]
+
+
+def test_bytes_in_binary_units() -> None:
+    assert [format_bytes(size) for size in (0, 1023, 1536, 75 * 2**20 + 2**19, 3 * 2**30, 5 * 2**40)] == [
+        "0B", "1023B", "1.5KB", "75.5MB", "3.0GB", "5.0TB"]
+
+
+def test_a_stats_row_per_replica_with_a_dash_before_the_first_sample() -> None:
+    stats = {"run_name": "svc", "status": "running", "replicas": [
+        {"replica_num": 0, "submission_num": 1, "status": "running", "cpu_percent": 99.5,
+         "memory_bytes": 64 * 2**20, "timestamp": NOW.isoformat()},
+        {"replica_num": 2, "submission_num": 0, "status": "running", "cpu_percent": None, "memory_bytes": None,
+         "timestamp": None}]}
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(stats_table(stats))
+    assert [line.split() for line in console.export_text().splitlines()] == [
+        ["REPLICA", "SUBMISSION", "STATUS", "CPU", "%", "MEMORY"],
+        ["0", "1", "running", "99.5", "64.0MB"],
+        ["2", "0", "running", "-", "-"]]
