@@ -30,6 +30,12 @@ def stdout(api: ApiClient, name: str, replica_num: int) -> list[str]:
     return [line["message"] for line in api.logs(name, replica_num) if line["log_source"] == "stdout"]
 
 
+def stats_replicas(api: ApiClient, name: str) -> list[int]:
+    response = api.http.get(f"/api/project/main/metrics/run/{name}")
+    assert response.status_code == 200, response.text
+    return sorted(replica["replica_num"] for replica in response.json()["replicas"])
+
+
 def running(api: ApiClient, name: str, count: int) -> dict[str, Any]:
     return api.wait_for(name, lambda run: sum(s["status"] == "running" for s in current(run).values()) == count,
                         what=f"{count} replicas running")
@@ -47,8 +53,9 @@ def test_scale_a_service_up_and_down(deploy: Deploy) -> None:
     assert sorted(current(run)) == [0, 1, 2]
     assert run["desired_replicas"] == 3 and run["cost_per_hour"] == pytest.approx(3 * 3.6)
     for replica_num in (0, 1, 2):
-        api.wait_for("web", lambda _, n=replica_num: [line["message"] for line in api.logs("web", n)] == [
-            f"replica {n} up"], what=f"replica {replica_num}'s log")
+        api.wait_for("web", lambda _, n=replica_num: stdout(api, "web", n) == [f"replica {n} up"],
+                     what=f"replica {replica_num}'s log")
+    api.wait_for("web", lambda _: stats_replicas(api, "web") == [0, 1, 2], what="stats of 3 replicas")
 
     api.ok("runs/scale", {"runs_names": ["web"], "replicas": 1})
     run = api.wait_for("web", lambda run: [s["status"] for s in current(run).values()].count("terminated") == 2,
@@ -58,6 +65,7 @@ def test_scale_a_service_up_and_down(deploy: Deploy) -> None:
     assert all(s["finished_at"] for s in removed)
     assert run["cost_per_hour"] == pytest.approx(3.6)
     assert run["status"] == "running" and run["desired_replicas"] == 1
+    assert stats_replicas(api, "web") == [0]  # scaled-down replicas left the stats
     # Logs of replicas that ended stay readable.
     assert stdout(api, "web", 2) == ["replica 2 up"]
 
