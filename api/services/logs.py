@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from api.auth import ProjectAccess
-from api.errors import ApiError, NotFound
+from api.errors import ApiError
 from api.schemas import JobLogs, LogEvent
+from api.services.lookup import find_run
 from store.logs import LogStore
 from store.models import RunModel
 from store.runs import RunStore
@@ -34,14 +35,7 @@ class LogService:
         self._runs = runs
 
     async def find_run(self, access: ProjectAccess, run_name: str | None, run_id: str | None) -> RunModel:
-        if run_id is not None:
-            row = await self._runs.by_id(access.project.id, run_id)
-        else:
-            assert run_name is not None
-            row = await self._runs.latest_by_name(access.project.id, run_name)
-        if row is None:
-            raise NotFound(f"run {run_name or run_id} not found in project {access.project.name}")
-        return row
+        return await find_run(self._runs, access, run_name=run_name, run_id=run_id)
 
     async def poll(self, run: RunModel, replica_num: int, submission_num: int | None, next_token: str | None,
                    limit: int) -> JobLogs:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from api.auth import ProjectAccess
-from api.errors import NotFound
 from api.schemas import JobMetrics, JobSubmissionInfo, Metric, ReplicaStats, Run, RunStats
+from api.services.lookup import find_run
 from api.services.runs import RunService
 from backends.base import MetricsSample
 from core.statuses import JobStatus
@@ -27,9 +27,7 @@ class MetricsService:
 
     async def job_metrics(self, access: ProjectAccess, run_name: str, replica_num: int, *, limit: int,
                           after: datetime | None = None) -> JobMetrics:
-        row = await self._runs.latest_by_name(access.project.id, run_name)
-        if row is None:
-            raise NotFound(f"run {run_name} not found in project {access.project.name}")
+        row = await find_run(self._runs, access, run_name=run_name)
         return job_metrics(await self._metrics.series(row.id, replica_num, limit=limit, after=after))
 
     async def run_stats(self, access: ProjectAccess, run_name: str) -> RunStats:

@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import ProjectAccess
-from api.errors import ApiError, Conflict, NotFound
+from api.errors import ApiError, Conflict
 from api.schemas import (
     JobInfo,
     JobSubmissionInfo,
@@ -23,6 +23,7 @@ from api.schemas import (
     RunEventInfo,
     RunSpec,
 )
+from api.services.lookup import find_run
 from api.services.run_messages import ScaleRefused, scale_run
 from core import search_attributes
 from core.configuration import (
@@ -135,13 +136,7 @@ class RunService:
     # -- read -----------------------------------------------------------------------------------
 
     async def get(self, access: ProjectAccess, *, run_name: str | None = None, run_id: str | None = None) -> Run:
-        if run_id is not None:
-            row = await self._runs.by_id(access.project.id, run_id)
-        else:
-            assert run_name is not None
-            row = await self._runs.latest_by_name(access.project.id, run_name)
-        if row is None:
-            raise NotFound(f"run {run_name or run_id} not found in project {access.project.name}")
+        row = await find_run(self._runs, access, run_name=run_name, run_id=run_id)
         return await self.view(row, access.project.name)
 
     async def view(self, row: RunModel, project_name: str) -> Run:
