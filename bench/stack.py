@@ -23,7 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class EmbeddedStack:
-    def __init__(self, cpus: float, memory: str) -> None:
+    """`database_url` (SQLite or PostgreSQL) replaces the default SQLite file
+    DURASTACK_SERVER_DIR/durastack.db. `keep_log` is where server.log is copied on exit, before the
+    temporary directory is deleted. `extra_env` is added to the server's environment."""
+
+    def __init__(self, cpus: float, memory: str, database_url: str | None = None,
+                 keep_log: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+        self.keep_log = keep_log
         self.directory = Path(tempfile.mkdtemp(prefix="durastack-bench-"))
         self.port = free_port()
         self.token = uuid.uuid4().hex
@@ -40,8 +46,12 @@ class EmbeddedStack:
             "DURASTACK_HOST_MEMORY": memory,
             "DURASTACK_LOG_LEVEL": "WARNING",
         }
-        for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
-            self.env.pop(name, None)
+        self.env.pop("TEMPORAL_ADDRESS", None)
+        if database_url is None:
+            self.env.pop("DATABASE_URL", None)
+        else:
+            self.env["DATABASE_URL"] = database_url
+        self.env.update(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> EmbeddedStack:
@@ -68,6 +78,19 @@ class EmbeddedStack:
                 runners += process.info["memory_info"].rss / 2**20
         return server, runners
 
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "server.log"
+
+    def log_problems(self) -> dict[str, int]:
+        """How often the server log (so far) has a traceback, "database is locked", and lines at
+        level error and warning (the stack logs at WARNING)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        lines = text.splitlines()
+        return {"Traceback": text.count("Traceback"), "database is locked": text.count("database is locked"),
+                "error lines": sum(1 for line in lines if "[error" in line),
+                "warning lines": sum(1 for line in lines if "[warning" in line)}
+
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
@@ -76,4 +99,6 @@ class EmbeddedStack:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         kill_jobs(self.directory / "server" / "jobs")
+        if self.keep_log is not None and self.log_path.exists():
+            shutil.copyfile(self.log_path, self.keep_log)
         shutil.rmtree(self.directory, ignore_errors=True)
