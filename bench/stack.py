@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -77,6 +78,19 @@ class EmbeddedStack:
                     process.info["cmdline"] or []):
                 runners += process.info["memory_info"].rss / 2**20
         return server, runners
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) used so far by the server process and by its Temporal dev server."""
+        assert self.process is not None
+        server = psutil.Process(self.process.pid)
+        temporal = 0.0
+        for child in server.children():
+            with contextlib.suppress(psutil.Error):
+                if "temporal" in child.name():
+                    times = child.cpu_times()
+                    temporal += times.user + times.system
+        times = server.cpu_times()
+        return times.user + times.system, temporal
 
     @property
     def log_path(self) -> Path:

@@ -23,6 +23,7 @@ import asyncio
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ POLL_SECONDS = 0.25
 # Listing 1,000 active runs costs the server about 0.4 s of CPU, so large ramps are polled less often.
 RAMP_POLL_SECONDS = {200: 1.0, 10**9: 5.0}
 TERMINAL_TIMEOUT = 600.0
+STOP_REQUEST_TIMEOUT = 300.0
 
 Row = tuple[str, str, str]
 
@@ -77,11 +79,26 @@ async def wait_terminal(http: httpx.AsyncClient, names: list[str], since: float)
     return None
 
 
-async def final_statuses(http: httpx.AsyncClient, names: list[str]) -> str:
+async def final_statuses(http: httpx.AsyncClient, names: list[str], stop_sent_at: datetime) -> list[Row]:
+    """How the runs ended; when (the server's finished_at after the stop was sent: min, median,
+    max); and the event timeline of the slowest, relative to the stop."""
     wanted = set(names)
-    counts = Counter(f"{run['status']}/{run['termination_reason']}"
-                     for run in await list_all(http, only_active=False) if run["run_name"] in wanted)
-    return ", ".join(f"{count} {what}" for what, count in counts.most_common())
+    runs = [run for run in await list_all(http, only_active=False) if run["run_name"] in wanted]
+    counts = Counter(f"{run['status']}/{run['termination_reason']}" for run in runs)
+    rows: list[Row] = [("final statuses", ", ".join(f"{count} {what}" for what, count in counts.most_common()),
+                        f"{len(names)} terminated/stopped_by_user")]
+    finished = sorted(((datetime.fromisoformat(run["finished_at"]) - stop_sent_at).total_seconds(), run["run_name"])
+                      for run in runs if run["finished_at"])
+    if finished:
+        median = finished[len(finished) // 2][0]
+        rows.append(("finished_at after the stop: min / median / max",
+                     f"{finished[0][0]:.2f} / {median:.2f} / {finished[-1][0]:.2f} s", ""))
+        slowest = await post(http, "runs/get", {"run_name": finished[-1][1]})
+        timeline = [f"{(datetime.fromisoformat(event['timestamp']) - stop_sent_at).total_seconds():+.2f} s "
+                    f"{event['message']}" for event in slowest["events"]
+                    if datetime.fromisoformat(event["timestamp"]) >= stop_sent_at - timedelta(seconds=1)]
+        rows.append((f"slowest ({finished[-1][1]}): events after the stop", "; ".join(timeline), ""))
+    return rows
 
 
 async def warm_up(http: httpx.AsyncClient) -> None:
@@ -96,6 +113,14 @@ def fmt(seconds: float | None, unit: str = "s") -> str:
     if seconds is None:
         return f"not within {TERMINAL_TIMEOUT:.0f} s"
     return f"{seconds * 1000:.0f} ms" if unit == "ms" else f"{seconds:.2f} s"
+
+
+def cpu_rows(what: str, before: tuple[float, float], after: tuple[float, float], wall: float) -> list[Row]:
+    """CPU the server and Temporal used from the stop until all were terminal (the client's
+    runs/list polling included): with two cores, 2 s of CPU per second is everything."""
+    server, temporal = after[0] - before[0], after[1] - before[1]
+    return [(f"{what}: CPU until all terminal ({wall:.1f} s)",
+             f"server {server:.1f} s, Temporal {temporal:.1f} s", "")]
 
 
 def stack_for(count: int, log: Path) -> EmbeddedStack:
@@ -113,25 +138,32 @@ def ramp_rows(count: int, to_running: float, not_running: Counter[str], timeout:
 async def batch_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]:
     names = [f"stop-{i}" for i in range(count)]
     with stack_for(count, log) as stack:
-        async with client(stack) as http:
+        async with client(stack, timeout=STOP_REQUEST_TIMEOUT) as http:
             await warm_up(http)
             to_running, not_running = await start_running(http, names, ramp_timeout)
             load_before = load()
-            started = time.perf_counter()
-            answer = await post(http, "runs/stop", {"runs_names": names, "abort": False})
-            acknowledged = time.perf_counter() - started
+            cpu_before = stack.cpu_seconds()
+            sent_at, started = datetime.now(UTC), time.perf_counter()
+            try:
+                answer = await post(http, "runs/stop", {"runs_names": names, "abort": False})
+                acknowledged: float | None = time.perf_counter() - started
+                outcomes = ", ".join(f"{n} {o}" for o, n in Counter(r["outcome"] for r in answer["results"]).items())
+            except httpx.TimeoutException:
+                acknowledged, outcomes = None, f"no answer within {STOP_REQUEST_TIMEOUT:.0f} s"
             terminal = await wait_terminal(http, names, started)
-            outcomes = Counter(result["outcome"] for result in answer["results"])
-            statuses = await final_statuses(http, names)
+            cpu = cpu_rows(f"stop {count}", cpu_before, stack.cpu_seconds(), time.perf_counter() - started)
+            statuses = await final_statuses(http, names, sent_at)
             problems = stack.log_problems()
     targets = {100: ("≤ 300 ms", "≤ 3 s"), 1000: ("", "≤ 15 s")}.get(count, ("", ""))
     return [
         *ramp_rows(count, to_running, not_running, ramp_timeout),
         (f"{count} runs: load average before the stop", load_before, ""),
-        (f"stop {count} (one request): acknowledged", fmt(acknowledged, "ms"), targets[0]),
-        (f"stop {count} (one request): outcomes", ", ".join(f"{n} {o}" for o, n in outcomes.items()), ""),
+        (f"stop {count} (one request): acknowledged",
+         fmt(acknowledged, "ms") if acknowledged is not None else "no answer", targets[0]),
+        (f"stop {count} (one request): outcomes", outcomes, ""),
         (f"stop {count} (one request): all terminal", fmt(terminal), targets[1]),
-        (f"stop {count}: final statuses", statuses, f"{count} terminated/stopped_by_user"),
+        *cpu,
+        *((f"stop {count}: {name}", value, target) for name, value, target in statuses),
         *((f"stop {count}: {name}", value, target) for name, value, target in problem_rows(problems)),
     ]
 
@@ -143,7 +175,8 @@ async def parallel_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]
             await warm_up(http)
             to_running, not_running = await start_running(http, names, ramp_timeout)
             load_before = load()
-            started = time.perf_counter()
+            cpu_before = stack.cpu_seconds()
+            sent_at, started = datetime.now(UTC), time.perf_counter()
 
             async def stop_one(name: str) -> tuple[str, float]:
                 answer = await post(http, "runs/stop", {"runs_names": [name], "abort": False})
@@ -152,7 +185,8 @@ async def parallel_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]
             answers = await asyncio.gather(*(stop_one(name) for name in names))
             all_answered = time.perf_counter() - started
             terminal = await wait_terminal(http, names, started)
-            statuses = await final_statuses(http, names)
+            cpu = cpu_rows(f"stop {count} (single)", cpu_before, stack.cpu_seconds(), time.perf_counter() - started)
+            statuses = await final_statuses(http, names, sent_at)
             problems = stack.log_problems()
     outcomes = Counter(outcome for outcome, _ in answers)
     answered = sorted(at for _, at in answers)
@@ -164,7 +198,8 @@ async def parallel_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]
         (f"stop {count} (single requests): all answered", fmt(all_answered, "ms"), ""),
         (f"stop {count} (single requests): outcomes", ", ".join(f"{n} {o}" for o, n in outcomes.items()), ""),
         (f"stop {count} (single requests): all terminal", fmt(terminal), "≤ 3 s" if count == 100 else ""),
-        (f"stop {count} (single): final statuses", statuses, f"{count} terminated/stopped_by_user"),
+        *cpu,
+        *((f"stop {count} (single): {name}", value, target) for name, value, target in statuses),
         *((f"stop {count} (single): {name}", value, target) for name, value, target in problem_rows(problems)),
     ]
 
