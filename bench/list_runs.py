@@ -24,6 +24,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -265,7 +266,11 @@ async def measure(name: str, url: str, args: argparse.Namespace) -> list[Row]:
     stack = EmbeddedStack(cpus=2, memory="2GB", database_url=url, extra_env=extra_env,
                           keep_log=args.log_dir / f"durastack-bench-list-{name.lower()}.log")
     started = time.perf_counter()
-    keys = await populate(url, stack.token, args.runs)
+    try:
+        keys = await populate(url, stack.token, args.runs)
+    except BaseException:
+        shutil.rmtree(stack.directory, ignore_errors=True)  # the stack was never entered
+        raise
     populated = time.perf_counter() - started
     middle = keys[len(keys) // 2]
     first_body: dict[str, Any] = {"limit": 100}

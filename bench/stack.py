@@ -107,11 +107,21 @@ class EmbeddedStack:
 
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         if self.process is not None:
+            # The server stops its Temporal dev server itself, unless it has to be killed: then
+            # the dev server would be left running, so it is stopped here.
+            children: list[psutil.Process] = []
+            with contextlib.suppress(psutil.Error):
+                children = psutil.Process(self.process.pid).children()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    child.terminate()
+            psutil.wait_procs(children, timeout=10)
         kill_jobs(self.directory / "server" / "jobs")
         if self.keep_log is not None and self.log_path.exists():
             shutil.copyfile(self.log_path, self.keep_log)

@@ -5,15 +5,18 @@
 
 For each size N, a fresh embedded stack (SQLite, Temporal dev server) starts N tasks (the
 command, cpu 0.05, memory 8MB, stop_duration 1s; 32 applies in flight) and waits until every one
-has a replica running (runs/list only_active every 1 s, 5 s above 200 runs), or until --ramp-timeout, after which it
-stops them anyway and says how many were running. Then ONE `runs/stop {"runs_names": [all N],
-"abort": false}`: the request's latency (its answer is the acknowledgement: one outcome per run,
-signals sent) and the time from sending it until `runs/list only_active` (polled every 0.25 s,
-paginated by 1000) no longer shows any of them. With `--parallel M`, another fresh stack stops M
-running runs with M single-run `runs/stop` requests sent at once. The command defaults to
-`sleep 3600`, not 600: on a busy 2-core machine 1,000 runs can take longer than 10 minutes to
-start, and the first would end on their own. Prints a table per scenario; server.log is kept in
---log-dir.
+has a replica running (runs/list only_active every second, every 5 s above 200 runs), or until
+--ramp-timeout, after which it stops them anyway and says how many were running. Then ONE
+`runs/stop {"runs_names": [all N], "abort": false}`: the request's latency (its answer is the
+acknowledgement: one outcome per run, signals sent) and the time from sending it until
+`runs/list only_active` (polled every 0.25 s, paginated by 1000) no longer shows any of them;
+also the CPU the server and Temporal used meanwhile, the spread of the runs' finished_at, and
+the event timeline of the slowest run. With `--parallel M`, another fresh stack stops M running
+runs with M single-run `runs/stop` requests sent at once.
+
+The command defaults to `sleep 3600`, not 600: on a busy 2-core machine 1,000 runs can take
+longer than 10 minutes to start, and the first would end on their own. Prints a table per
+scenario as it ends, then all of them; server.log is kept in --log-dir. Progress goes to stderr.
 """
 
 from __future__ import annotations
