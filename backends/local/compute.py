@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from core.jobs import JobSpec, ReplicaExit
 
 _RUNNER_START_TIMEOUT = 10.0
 _TERMINATE_POLL = 0.05
+_PROCESS_TABLE_SECONDS = 1.0
 _MIN_CPU_AVERAGE_SECONDS = 1.0
 
 
@@ -38,6 +40,8 @@ class LocalCompute(Compute):
         # psutil measures CPU between two calls on the same Process object, so each live job
         # keeps its processes from one sample to the next (by pid); dropped when the job is gone.
         self._sampled: dict[str, dict[int, psutil.Process]] = {}
+        self._children: dict[int, list[int]] = {}
+        self._children_read_at = -_PROCESS_TABLE_SECONDS
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
@@ -153,13 +157,27 @@ class LocalCompute(Compute):
     def process_ids(self, submission_id: str) -> list[int]:
         job_dir = self._job_dir(submission_id)
         pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
-        if pgid is None or not _runner_alive(job_dir):
+        if pgid is None or not _runner_alive(job_dir) or not psutil.pid_exists(pgid):
             return []
-        try:
-            root = psutil.Process(pgid)
-            return [pgid, *(child.pid for child in root.children(recursive=True))]
-        except psutil.Error:
-            return []
+        children = self._children_table()
+        pids, pending = [pgid], [pgid]
+        while pending:
+            found = children.get(pending.pop(), [])
+            pids += found
+            pending += found
+        return pids
+
+    def _children_table(self) -> dict[int, list[int]]:
+        """Parent pid → child pids for the whole host. Finding a process's children means
+        reading every process's parent, so the table is built at most once a second and shared
+        by all replicas, instead of one full scan per replica per sample."""
+        now = time.monotonic()
+        if now - self._children_read_at > _PROCESS_TABLE_SECONDS:
+            table: dict[int, list[int]] = defaultdict(list)
+            for process in psutil.process_iter(["ppid"]):
+                table[process.info["ppid"]].append(process.pid)
+            self._children, self._children_read_at = table, now
+        return self._children
 
     def sample_metrics(self, submission_id: str) -> MetricsSample | None:
         pids = self.process_ids(submission_id)
