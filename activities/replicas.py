@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import names
+from activities.host_metrics import HostMetricsSampler
 from backends.base import Compute, JobStartError
 from core.jobs import JobSpec, ReplicaExit, StartedReplica, TerminateRequest, WatchRequest
 from store.logs import LogLine, LogStore, SubmissionRef
@@ -22,16 +22,17 @@ log = structlog.get_logger(__name__)
 WATCH_POLL_MIN_SECONDS = 0.05
 WATCH_POLL_MAX_SECONDS = 1.0
 LOG_BATCH_BYTES = 512 * 1024
-METRICS_INTERVAL_SECONDS = 5.0
-# The first sample waits this long: the CPU of a younger process can't be told yet.
-METRICS_FIRST_SAMPLE_SECONDS = 1.0
 
 
 class ReplicaActivities:
     def __init__(self, compute: Compute, logs: LogStore, metrics: MetricsStore) -> None:
         self._compute = compute
         self._logs = logs
-        self._metrics = metrics
+        self._sampler = HostMetricsSampler(compute, metrics)
+        # Watchers by submission id. Terminate and watch of one replica run on the same host
+        # worker, so a termination wakes its watcher at once instead of at its next poll (up to
+        # WATCH_POLL_MAX_SECONDS later on a quiet replica).
+        self._wakeups: dict[str, asyncio.Event] = {}
 
     @activity.defn(name=names.START_REPLICA)
     async def start_replica(self, job: JobSpec) -> StartedReplica:
@@ -46,8 +47,8 @@ class ReplicaActivities:
 
     @activity.defn(name=names.WATCH_REPLICA)
     async def watch_replica(self, request: WatchRequest) -> ReplicaExit:
-        """Ships output lines until the replica exits, and samples its CPU and memory every
-        METRICS_INTERVAL_SECONDS while it lives. The heartbeat carries the shipped offset, so a
+        """Ships output lines until the replica exits, and has the host's sampler record its CPU
+        and memory while it lives. The heartbeat carries the shipped offset, so a
         retry on another worker process resumes there: no line lost; the store's unique
         (submission, offset) key drops any line shipped twice."""
         info = activity.info()
@@ -56,13 +57,18 @@ class ReplicaActivities:
         bound = log.bind(run_id=request.run_id, replica_num=request.replica_num,
                          submission_num=request.submission_num)
         bound.info("watching replica", offset=offset, attempt=info.attempt)
+        wakeup = self._wakeups.setdefault(request.submission_id, asyncio.Event())
+        try:
+            with self._sampler.sampling(ref):
+                return await self._watch(request, ref, offset, bound, wakeup)
+        finally:
+            self._wakeups.pop(request.submission_id, None)
+
+    async def _watch(self, request: WatchRequest, ref: SubmissionRef, offset: int,
+                     bound: structlog.typing.FilteringBoundLogger, wakeup: asyncio.Event) -> ReplicaExit:
         pause = WATCH_POLL_MIN_SECONDS
-        next_sample_at = time.monotonic() + METRICS_FIRST_SAMPLE_SECONDS
         while True:
             exited = self._compute.job_exit(request.submission_id)
-            if exited is None and time.monotonic() >= next_sample_at:
-                await self._record_metrics(ref)
-                next_sample_at = time.monotonic() + METRICS_INTERVAL_SECONDS
             output, next_offset = self._compute.read_output(request.submission_id, offset, LOG_BATCH_BYTES)
             if output:
                 await self._logs.append(ref, [LogLine(line.offset, line.timestamp, line.stream, line.message)
@@ -74,22 +80,29 @@ class ReplicaActivities:
                 return exited
             if output:
                 pause = WATCH_POLL_MIN_SECONDS
+            elif await _woken(wakeup, pause):
+                pause = WATCH_POLL_MIN_SECONDS  # being terminated: its exit is near
             else:
-                await asyncio.sleep(pause)
                 pause = min(pause * 1.5, WATCH_POLL_MAX_SECONDS)
-
-    async def _record_metrics(self, ref: SubmissionRef) -> None:
-        sample = self._compute.sample_metrics(ref.submission_id)
-        if sample is None:
-            return
-        try:
-            await self._metrics.append(ref, [sample])
-        except Exception as error:  # a lost sample is not worth failing the watch (and its log shipping) for
-            log.warning("metrics sample not stored", run_id=ref.run_id, replica_num=ref.replica_num,
-                        error=str(error))
 
     @activity.defn(name=names.TERMINATE_REPLICA)
     async def terminate_replica(self, request: TerminateRequest) -> None:
+        def signalled() -> None:
+            wakeup = self._wakeups.get(request.submission_id)
+            if wakeup is not None:
+                wakeup.set()
+
         await self._compute.terminate_job(request.submission_id, abort=request.abort,
                                           grace_seconds=request.grace_seconds,
-                                          heartbeat=lambda: activity.heartbeat())
+                                          heartbeat=lambda: activity.heartbeat(), signalled=signalled)
+        signalled()  # the process is gone (or was never there)
+
+
+async def _woken(wakeup: asyncio.Event, timeout: float) -> bool:
+    """Sleeps up to `timeout`; True when woken early (and clears the wake-up)."""
+    try:
+        await asyncio.wait_for(wakeup.wait(), timeout)
+    except TimeoutError:
+        return False
+    wakeup.clear()
+    return True

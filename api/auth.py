@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
 from api.errors import NotFound
+from core.roles import Actor, ProjectRole, may_manage_run
 from store.accounts import Accounts, Project, User
 
 
@@ -16,7 +17,15 @@ from store.accounts import Accounts, Project, User
 class ProjectAccess:
     user: User
     project: Project
-    role: str | None  # None for a global admin who is not a member
+    role: ProjectRole | None  # None for a global admin who is not a member
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user.global_role, self.role)
+
+    def may_manage_run(self, owner_id: str) -> bool:
+        """Stop, scale or delete the run that `owner_id` submitted."""
+        return may_manage_run(self.actor, is_owner=owner_id == self.user.id)
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:

@@ -13,17 +13,20 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth import ProjectAccess, project_access
+from api.auth import ProjectAccess, authenticate, project_access
 from api.schemas import (
     ApplyRunRequest,
     DeleteRunsRequest,
     GetRunRequest,
     JobLogs,
     JobMetrics,
+    ListAllRunsRequest,
     ListRunsRequest,
     PollLogsRequest,
     Run,
     RunOutcomes,
+    RunPlan,
+    RunPlanRequest,
     RunStats,
     ScaleRunsRequest,
     StopRunsRequest,
@@ -32,7 +35,7 @@ from api.services.logs import LogService, encode_token
 from api.services.metrics import MetricsService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService
-from store.accounts import Accounts
+from store.accounts import Accounts, User
 
 
 async def provide_access(request: Request[Any, Any, Any], accounts: Accounts, project_name: str) -> ProjectAccess:
@@ -48,7 +51,12 @@ class RunsController(Controller):
     async def apply(self, access: ProjectAccess, data: ApplyRunRequest, run_service: RunService) -> Run:
         return await run_service.apply(access, data.run_spec)
 
-    @post("/get", status_code=HTTP_200_OK, summary="Get a run by name (the latest) or by id")
+    @post("/get_plan", status_code=HTTP_200_OK, summary="What apply would do with a configuration")
+    async def get_plan(self, access: ProjectAccess, data: RunPlanRequest, run_service: RunService) -> RunPlan:
+        return await run_service.plan(access, data.run_spec)
+
+    @post("/get", status_code=HTTP_200_OK,
+          summary="Get a run: by name, the latest run of that name that is not deleted; by id, any run")
     async def get_run(self, access: ProjectAccess, data: GetRunRequest, run_service: RunService) -> Run:
         return await run_service.get(access, run_name=data.run_name, run_id=data.id)
 
@@ -67,6 +75,17 @@ class RunsController(Controller):
     @post("/delete", status_code=HTTP_200_OK, summary="Delete finished runs (they stay in history)")
     async def delete(self, access: ProjectAccess, data: DeleteRunsRequest, run_commands: RunCommands) -> RunOutcomes:
         return RunOutcomes(results=await run_commands.delete(access, data.runs_names))
+
+
+class AllRunsController(Controller):
+    path = "/api/runs"
+    tags = ["runs"]
+    dependencies = {"caller": Provide(authenticate)}
+
+    @post("/list", status_code=HTTP_200_OK,
+          summary="List runs of every project the caller may see (all of them for a global admin), newest first")
+    async def list_runs(self, caller: User, data: ListAllRunsRequest, run_service: RunService) -> list[Run]:
+        return await run_service.list_all(caller, data)
 
 
 class LogsController(Controller):

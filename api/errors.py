@@ -20,6 +20,11 @@ class ApiError(HTTPException):
         super().__init__(status_code=status_code, detail=detail, extra={"field": field} if field else None)
 
 
+class Forbidden(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(403, detail)
+
+
 class NotFound(ApiError):
     def __init__(self, detail: str) -> None:
         super().__init__(404, detail)

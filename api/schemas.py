@@ -37,10 +37,26 @@ class GetRunRequest(_Request):
 
 class ListRunsRequest(_Request):
     only_active: bool = False
-    include_deleted: bool = True
+    include_deleted: bool = Field(default=True, description="deleted runs are listed with deleted: true")
+    username: str | None = Field(default=None, description="only this user's runs")
+    run_name: str | None = Field(default=None, description="only runs of this name: its history")
     limit: int = Field(default=100, ge=1, le=1000)
-    prev_submitted_at: datetime | None = None
+    prev_submitted_at: datetime | None = Field(default=None, description="the last run of the previous page")
     prev_run_id: str | None = None
+
+    @model_validator(mode="after")
+    def _whole_cursor(self) -> ListRunsRequest:
+        if (self.prev_submitted_at is None) != (self.prev_run_id is None):
+            raise ValueError("give both prev_submitted_at and prev_run_id, or neither")
+        return self
+
+
+class ListAllRunsRequest(ListRunsRequest):
+    project_name: str | None = Field(default=None, description="only this project's runs")
+
+
+class RunPlanRequest(_Request):
+    run_spec: RunSpec
 
 
 class StopRunsRequest(_Request):
@@ -107,6 +123,26 @@ class Run(BaseModel):
     version: int
     source: Literal["workflow", "projection"] = Field(
         description="workflow: a live query; projection: the database copy")
+
+
+class FieldChange(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class RunPlan(BaseModel):
+    """What `apply` would do with this configuration, for the CLI and UI to ask the right question."""
+
+    run_name: str | None = Field(description="null: a name will be generated")
+    action: Literal["create", "update", "no_change", "replace"] = Field(description=(
+        "create: a new run (the name is free, or only finished runs used it); update: the active run "
+        "of that name is changed in place (only replicas changed); no_change: the active run already "
+        "has this configuration; replace: the active run must be stopped first, then a new run submitted"))
+    current_run: Run | None = Field(description="the active run of that name, if any")
+    finished_runs: int = Field(description="finished runs that used the name; they stay in history")
+    changes: list[FieldChange] = Field(description="what differs from the active run's configuration")
+    message: str
 
 
 class RunOutcome(BaseModel):

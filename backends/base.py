@@ -58,6 +58,8 @@ class JobStartError(Exception):
 
 
 Heartbeat = Callable[[], Awaitable[None] | None]
+# Called each time a signal has been sent to the job, so its watcher can look at once.
+Signalled = Callable[[], None]
 
 
 class Compute(ABC):
@@ -94,8 +96,9 @@ class Compute(ABC):
 
     @abstractmethod
     async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
-                            heartbeat: Heartbeat) -> None:
-        """Graceful: SIGTERM, then SIGKILL after `grace_seconds`. Abort: SIGKILL at once."""
+                            heartbeat: Heartbeat, signalled: Signalled) -> None:
+        """Graceful: SIGTERM, then SIGKILL after `grace_seconds`. Abort: SIGKILL at once.
+        Returns once the job is gone."""
 
     def process_ids(self, submission_id: str) -> list[int]:
         """Processes of a live job, for metrics; backends that can't see them keep this."""

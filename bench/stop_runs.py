@@ -9,7 +9,9 @@ has a replica running (runs/list only_active every second, every 5 s above 200 r
 --ramp-timeout, after which it stops them anyway and says how many were running. Then ONE
 `runs/stop {"runs_names": [all N], "abort": false}`: the request's latency (its answer is the
 acknowledgement: one outcome per run, signals sent) and the time from sending it until
-`runs/list only_active` (polled every 0.25 s, paginated by 1000) no longer shows any of them;
+`runs/list {"only_active": true, "limit": 1}` (polled every 0.25 s) answers no run: the stack
+holds only the benchmark's runs, so one row tells whether any is still active, and the client's
+polling costs the server next to nothing;
 also the CPU the server and Temporal used meanwhile, the spread of the runs' finished_at, and
 the event timeline of the slowest run. With `--parallel M`, another fresh stack stops M running
 runs with M single-run `runs/stop` requests sent at once.
@@ -71,12 +73,10 @@ async def start_running(http: httpx.AsyncClient, names: list[str], timeout: floa
         await asyncio.sleep(next(pause for size, pause in RAMP_POLL_SECONDS.items() if len(names) <= size))
 
 
-async def wait_terminal(http: httpx.AsyncClient, names: list[str], since: float) -> float | None:
-    """Seconds from `since` until no run of `names` is active any more; None on timeout."""
-    wanted = set(names)
+async def wait_terminal(http: httpx.AsyncClient, since: float) -> float | None:
+    """Seconds from `since` until no run of the stack is active any more; None on timeout."""
     while time.perf_counter() - since < TERMINAL_TIMEOUT:
-        active = {run["run_name"] for run in await list_all(http, only_active=True)}
-        if not wanted & active:
+        if not await post(http, "runs/list", {"only_active": True, "limit": 1}):
             return time.perf_counter() - since
         await asyncio.sleep(POLL_SECONDS)
     return None
@@ -109,7 +109,7 @@ async def warm_up(http: httpx.AsyncClient) -> None:
     names = [f"warm-{i}" for i in range(3)]
     await start_running(http, names, timeout=60)
     await post(http, "runs/stop", {"runs_names": names, "abort": False})
-    await wait_terminal(http, names, time.perf_counter())
+    await wait_terminal(http, time.perf_counter())
 
 
 def fmt(seconds: float | None, unit: str = "s") -> str:
@@ -153,7 +153,7 @@ async def batch_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]:
                 outcomes = ", ".join(f"{n} {o}" for o, n in Counter(r["outcome"] for r in answer["results"]).items())
             except httpx.TimeoutException:
                 acknowledged, outcomes = None, f"no answer within {STOP_REQUEST_TIMEOUT:.0f} s"
-            terminal = await wait_terminal(http, names, started)
+            terminal = await wait_terminal(http, started)
             cpu = cpu_rows(f"stop {count}", cpu_before, stack.cpu_seconds(), time.perf_counter() - started)
             statuses = await final_statuses(http, names, sent_at)
             problems = stack.log_problems()
@@ -187,7 +187,7 @@ async def parallel_stop(count: int, log: Path, ramp_timeout: float) -> list[Row]
 
             answers = await asyncio.gather(*(stop_one(name) for name in names))
             all_answered = time.perf_counter() - started
-            terminal = await wait_terminal(http, names, started)
+            terminal = await wait_terminal(http, started)
             cpu = cpu_rows(f"stop {count} (single)", cpu_before, stack.cpu_seconds(), time.perf_counter() - started)
             statuses = await final_statuses(http, names, sent_at)
             problems = stack.log_problems()

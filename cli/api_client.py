@@ -49,6 +49,15 @@ class ApiClient:
         _raise_for_status(response)
         return response.json()
 
+    def post_outside_project(self, path: str, body: dict[str, Any]) -> Any:
+        """POST /api/{path} (users, tokens, projects); the decoded JSON answer."""
+        try:
+            response = self._http.post(f"/api/{path}", json=body)
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from None
+        _raise_for_status(response)
+        return response.json()
+
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET /api/project/{project}/{path}; the decoded JSON answer."""
         try:
@@ -63,15 +72,21 @@ class ApiClient:
     def apply(self, run_spec: dict[str, Any]) -> dict[str, Any]:
         return self.post("runs/apply", {"run_spec": run_spec})
 
+    def plan(self, run_spec: dict[str, Any]) -> dict[str, Any]:
+        return self.post("runs/get_plan", {"run_spec": run_spec})
+
     def get_run(self, run_name: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         body = {"id": run_id} if run_id is not None else {"run_name": run_name}
         return self.post("runs/get", body)
 
-    def list_runs(self, *, only_active: bool, limit: int | None = None) -> list[dict[str, Any]]:
+    def list_runs(self, *, only_active: bool, limit: int | None = None, include_deleted: bool = False,
+                  run_name: str | None = None) -> list[dict[str, Any]]:
         """Newest first; every page when `limit` is None, else at most `limit` runs."""
         runs: list[dict[str, Any]] = []
         page_size = min(limit, 1000) if limit is not None else 100
-        body: dict[str, Any] = {"only_active": only_active, "include_deleted": False, "limit": page_size}
+        body: dict[str, Any] = {"only_active": only_active, "include_deleted": include_deleted, "limit": page_size}
+        if run_name is not None:
+            body["run_name"] = run_name
         while True:
             page: list[dict[str, Any]] = self.post("runs/list", body)
             runs += page
@@ -88,6 +103,45 @@ class ApiClient:
 
     def scale_runs(self, names: list[str], replicas: int) -> list[dict[str, Any]]:
         return self.post("runs/scale", {"runs_names": names, "replicas": replicas})["results"]
+
+    # -- users, tokens, projects -------------------------------------------------------------------
+
+    def my_user(self) -> dict[str, Any]:
+        return self.post_outside_project("users/get_my_user", {})
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return self.post_outside_project("users/list", {})
+
+    def create_user(self, username: str, global_role: str) -> dict[str, Any]:
+        return self.post_outside_project("users/create", {"username": username, "global_role": global_role})
+
+    def set_global_role(self, username: str, global_role: str) -> dict[str, Any]:
+        return self.post_outside_project("users/update", {"username": username, "global_role": global_role})
+
+    def create_token(self, username: str | None, name: str) -> dict[str, Any]:
+        return self.post_outside_project("users/tokens/create", {"username": username, "name": name})
+
+    def list_tokens(self, username: str | None) -> list[dict[str, Any]]:
+        return self.post_outside_project("users/tokens/list", {"username": username})
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return self.post_outside_project("users/tokens/revoke", {"id": token_id})
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        return self.post_outside_project("projects/list", {})
+
+    def create_project(self, project_name: str) -> dict[str, Any]:
+        return self.post_outside_project("projects/create", {"project_name": project_name})
+
+    def get_project(self, project_name: str) -> dict[str, Any]:
+        return self.post_outside_project(f"projects/{quote(project_name, safe='')}/get", {})
+
+    def add_members(self, project_name: str, members: list[dict[str, str]]) -> dict[str, Any]:
+        return self.post_outside_project(f"projects/{quote(project_name, safe='')}/add_members", {"members": members})
+
+    def remove_members(self, project_name: str, usernames: list[str]) -> dict[str, Any]:
+        return self.post_outside_project(f"projects/{quote(project_name, safe='')}/remove_members",
+                                         {"usernames": usernames})
 
     # -- metrics --------------------------------------------------------------------------------
 

@@ -21,6 +21,12 @@ _EPILOG = """\
 output: the run's log lines go to stdout, prefixed with [N] when the run has several
 replicas; status changes and errors go to stderr. With -d, stdout is the run name.
 
+When an active run already has the name, apply says what changed and asks: update it in
+place when only replicas changed, else stop it gracefully, wait, and submit the new one.
+A name that only finished runs used is simply reused ("Submit the run NAME?"): the old
+runs stay in history. -y answers yes; without a terminal and without -y, apply refuses to
+touch an active run.
+
 Ctrl+C while following asks whether to stop the run (-y: stop without asking; stdin not
 a terminal: leave it running), then detaches.
 
@@ -33,7 +39,9 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("-f", "--file", type=Path, required=True, metavar="FILE",
                         help="run configuration (YAML); a relative working_dir is relative to this file")
     parser.add_argument("-d", "--detach", action="store_true", help="submit and return at once")
-    parser.add_argument("-y", "--yes", action="store_true", help="on Ctrl+C, stop the run without asking")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="answer yes: update or replace an active run of the same name, reuse a name, "
+                             "stop the run on Ctrl+C")
     parser.add_argument("--name", help="run name (instead of `name` in the file, or a generated one)")
     parser.set_defaults(handler=_apply)
 
@@ -48,6 +56,14 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _submit(client: ApiClient, run_spec: dict[str, Any], args: argparse.Namespace) -> int:
+    plan = client.plan(run_spec)
+    if plan["action"] == "no_change":
+        print_line(f"{plan['message'][0].upper()}{plan['message'][1:]}; nothing to do", err=True)
+        return 0
+    if not _agreed(plan, args.yes):
+        return EXIT_FAILURE
+    if plan["action"] == "replace":
+        _stop_and_wait(client, plan["current_run"])
     run = client.apply(run_spec)
     if args.detach:
         print_line(run["run_name"])
@@ -59,6 +75,31 @@ def _submit(client: ApiClient, run_spec: dict[str, Any], args: argparse.Namespac
         stop = args.yes or (stdin_is_terminal() and confirm(f"\nStop the run {name}?"))
         return _detach(client, name, stop)
     return 0 if run["status"] == "done" else EXIT_FAILURE
+
+
+def _agreed(plan: dict[str, Any], yes: bool) -> bool:
+    """Asks the plan's question where there is one to ask."""
+    if plan["action"] == "create" and not plan["finished_runs"]:
+        return True  # a name nobody used: nothing to ask
+    if yes:
+        return True
+    if stdin_is_terminal():
+        return confirm(plan["message"])
+    if plan["action"] == "create":
+        return True  # reusing a finished run's name changes nothing that exists
+    print_error(f"{plan['message']} Not asking without a terminal; pass -y to go ahead")
+    return False
+
+
+def _stop_and_wait(client: ApiClient, current: dict[str, Any]) -> None:
+    """Stops the active run of the name gracefully and waits until it has finished."""
+    print_line(f"Stopping {current['run_name']} ({current['id']})...", err=True)
+    client.stop_runs([current["id"]], abort=False)
+    run = current
+    while not is_finished(run["status"]):
+        time.sleep(POLL_SECONDS)
+        run = client.get_run(run_id=current["id"])
+    _status(run)
 
 
 def _follow(client: ApiClient, run: dict[str, Any]) -> dict[str, Any]:

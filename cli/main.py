@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import apply_command, log_commands, run_commands, server_commands, stats_command
+from cli import account_commands, apply_command, log_commands, run_commands, server_commands, stats_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands.register(subcommands)
     log_commands.register(subcommands)
     stats_command.register(subcommands)
+    account_commands.register(subcommands)
     return parser
 
 

@@ -28,8 +28,8 @@ def print_error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
-def print_line(text: str) -> None:
-    print(text, flush=True)
+def print_line(text: str, *, err: bool = False) -> None:
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def relative_time(then: datetime, now: datetime) -> str:
@@ -73,7 +73,8 @@ def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
         table.add_column(column, no_wrap=column != "STATUS", min_width=12 if column == "STATUS" else None)
     for run in runs:
         reason = run["termination_reason"] if is_finished(run["status"]) else None
-        table.add_row(run["run_name"], status_text(run["status"], reason),
+        name = f"{run['run_name']} (deleted)" if run["deleted"] else run["run_name"]
+        table.add_row(name, status_text(run["status"], reason),
                       f"{run['running_replicas']}/{run['desired_replicas']}", "", "",
                       relative_time(datetime.fromisoformat(run["submitted_at"]), now),
                       format_cost(run["cost"]))
@@ -87,6 +88,21 @@ def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
                           latest["host"] or "", "" if exit_code is None else str(exit_code),
                           relative_time(datetime.fromisoformat(latest["submitted_at"]), now),
                           format_cost(latest["cost"]), style="dim")
+    return table
+
+
+def history_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
+    """One row per run that used a name, newest first."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "STATUS", "SUBMITTED", "FINISHED", "COST"):
+        table.add_column(column, no_wrap=column != "STATUS", min_width=12 if column == "STATUS" else None)
+    for run in runs:
+        reason = run["termination_reason"] if is_finished(run["status"]) else None
+        status = status_text(run["status"], reason) + (", deleted" if run["deleted"] else "")
+        finished = run["finished_at"]
+        table.add_row(run["id"], status, relative_time(datetime.fromisoformat(run["submitted_at"]), now),
+                      relative_time(datetime.fromisoformat(finished), now) if finished else "",
+                      format_cost(run["cost"]))
     return table
 
 

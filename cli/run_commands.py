@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli.api_client import ApiClient
-from cli.client_command import EXIT_FAILURE, add_client_parser, confirm, stdin_is_terminal, with_client
-from cli.output import print_error, print_outcomes, runs_table, stdout_console
+from cli.client_command import EXIT_FAILURE, EXIT_USAGE, add_client_parser, confirm, stdin_is_terminal, with_client
+from cli.output import history_table, print_error, print_outcomes, runs_table, stdout_console
 
 # Without --all, `ps` shows every active run and this many of the latest runs.
 RECENT_RUNS = 10
@@ -16,8 +16,11 @@ RECENT_RUNS = 10
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ps = add_client_parser(subcommands, "ps", f"list the active runs and the {RECENT_RUNS} latest ones")
-    ps.add_argument("-a", "--all", action="store_true", help="every run that is not deleted")
-    ps.set_defaults(handler=lambda args: with_client(args, lambda client: _ps(client, args.all)))
+    ps.add_argument("run_name", metavar="RUN", nargs="?", help="with --history: the name whose runs to list")
+    ps.add_argument("-a", "--all", action="store_true", help="every run, deleted ones included (marked)")
+    ps.add_argument("--history", action="store_true",
+                    help="every run that used the name RUN: id, status, submitted, finished, cost")
+    ps.set_defaults(handler=_ps_command)
 
     stop = add_client_parser(subcommands, "stop", "stop runs: SIGTERM, then a kill after stop_duration",
                              "exit code: 1 when any run was not found or could not be stopped")
@@ -41,9 +44,27 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     delete.set_defaults(handler=_delete)
 
 
+def _ps_command(args: argparse.Namespace) -> int:
+    if args.history != (args.run_name is not None):
+        print_error("give a run name with --history (durastack ps NAME --history), or neither")
+        return EXIT_USAGE
+    if args.history:
+        return with_client(args, lambda client: _history(client, args.run_name))
+    return with_client(args, lambda client: _ps(client, args.all))
+
+
+def _history(client: ApiClient, run_name: str) -> int:
+    runs = client.list_runs(only_active=False, include_deleted=True, run_name=run_name)
+    if not runs:
+        print_error(f"no run has used the name {run_name}")
+        return EXIT_FAILURE
+    stdout_console().print(history_table(runs, datetime.now(UTC)))
+    return 0
+
+
 def _ps(client: ApiClient, show_all: bool) -> int:
     if show_all:
-        runs = client.list_runs(only_active=False)
+        runs = client.list_runs(only_active=False, include_deleted=True)
     else:
         recent = client.list_runs(only_active=False, limit=RECENT_RUNS)
         active = client.list_runs(only_active=True)

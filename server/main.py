@@ -81,7 +81,8 @@ async def serve(settings: Settings, roles: Roles) -> None:
     database = Database(settings.resolved_database_url)
     try:
         await upgrade_database(database)
-        client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+        client = await connect(settings.resolved_temporal_address, settings.temporal_namespace,
+                               embedded=temporal_process)
         await _serve_roles(settings, roles, database, client)
     finally:
         await database.dispose()

@@ -17,12 +17,17 @@ from core import search_attributes
 log = structlog.get_logger(__name__)
 
 
-async def connect(address: str, namespace: str, *, attempts: int = 60) -> Client:
-    """Connects, waiting for a server that is still starting."""
+async def connect(address: str, namespace: str, *, attempts: int = 60,
+                  embedded: subprocess.Popen[bytes] | None = None) -> Client:
+    """Connects, waiting for a server that is still starting; gives up at once when the
+    embedded server it waits for has exited (a taken port, say)."""
     for attempt in range(attempts):
         try:
             return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
         except RuntimeError:
+            if embedded is not None and embedded.poll() is not None:
+                raise RuntimeError(f"the Temporal dev server exited with code {embedded.returncode}; "
+                                   "see temporal.log in the server directory") from None
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.5)
@@ -38,12 +43,25 @@ def temporal_binary() -> str:
     return found
 
 
+# Temporal settings the run messages rely on (deploy/temporal/dynamicconfig.yaml holds the same for
+# docker-compose): a batch stop is one Temporal batch operation, and the server's defaults deliver
+# its signals at 50 a second and allow one batch operation per namespace at a time.
+DYNAMIC_CONFIG: dict[str, int] = {
+    "worker.batcherRPS": 2000,
+    "frontend.MaxConcurrentBatchOperationPerNamespace": 100,
+}
+
+
+def dynamic_config_flags() -> list[str]:
+    return [flag for key, value in DYNAMIC_CONFIG.items() for flag in ("--dynamic-config-value", f"{key}={value}")]
+
+
 def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Path) -> subprocess.Popen[bytes]:
     """`temporal server start-dev` with persistence and our search attributes registered.
     `ui_port=None` runs it headless."""
     command = [temporal_binary(), "server", "start-dev", "--db-filename", str(db_file),
                "--ip", "127.0.0.1", "--port", str(port), "--log-level", "warn",
-               *search_attributes.dev_server_flags()]
+               *search_attributes.dev_server_flags(), *dynamic_config_flags()]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     log.info("starting temporal dev server", port=port, ui_port=ui_port, db_file=str(db_file))
     with open(log_file, "ab") as output:

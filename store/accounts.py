@@ -1,15 +1,19 @@
-"""Users, tokens, projects and members."""
+"""Users, tokens, projects and members. Tokens are stored as hashes; the secret is shown once."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.roles import Actor, GlobalRole, ProjectRole, member_change_refusal
 from store.database import Database
 from store.models import MemberModel, ProjectModel, TokenModel, UserModel, utcnow
 
@@ -29,44 +33,96 @@ def new_token() -> str:
 class User:
     id: str
     name: str
-    global_role: str
+    global_role: GlobalRole
+    created_at: datetime
 
     @property
     def is_global_admin(self) -> bool:
-        return self.global_role == "admin"
+        return self.global_role is GlobalRole.ADMIN
 
 
 @dataclass(frozen=True)
 class Project:
     id: str
     name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    user_name: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: Token
+    secret: str  # only here, once: the database keeps its hash
+
+
+@dataclass(frozen=True)
+class Member:
+    user_name: str
+    project_role: ProjectRole
+
+
+class NameTaken(Exception):
+    pass
+
+
+class LastGlobalAdmin(Exception):
+    pass
+
+
+class UnknownUsers(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+class MemberChangeRefused(Exception):
+    pass
+
+
+def _user(row: UserModel) -> User:
+    return User(row.id, row.name, GlobalRole(row.global_role), row.created_at)
+
+
+def _project(row: ProjectModel) -> Project:
+    return Project(row.id, row.name, row.created_at)
+
+
+def _token(row: TokenModel, user_name: str) -> Token:
+    return Token(row.id, user_name, row.name, row.created_at, row.revoked_at)
 
 
 class Accounts:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    # -- users ----------------------------------------------------------------------------------
+
     async def user_by_token(self, token: str) -> User | None:
+        """Read on every request, so that a revoked token is refused from the next request on."""
         async with self._db.read() as session:
             row = (await session.execute(
                 select(UserModel).join(TokenModel, TokenModel.user_id == UserModel.id)
                 .where(TokenModel.token_hash == hash_token(token), TokenModel.revoked_at.is_(None))
             )).scalar_one_or_none()
-        return User(row.id, row.name, row.global_role) if row else None
+        return _user(row) if row else None
 
-    async def project_for(self, user: User, project_name: str) -> tuple[Project, str | None] | None:
-        """The project and the user's role in it; None when the user may not see it."""
+    async def user_by_name(self, name: str) -> User | None:
         async with self._db.read() as session:
-            project = (await session.execute(
-                select(ProjectModel).where(ProjectModel.name == project_name))).scalar_one_or_none()
-            if project is None:
-                return None
-            role = (await session.execute(
-                select(MemberModel.project_role).where(MemberModel.project_id == project.id,
-                                                       MemberModel.user_id == user.id))).scalar_one_or_none()
-        if role is None and not user.is_global_admin:
-            return None
-        return Project(project.id, project.name), role
+            row = (await session.execute(select(UserModel).where(UserModel.name == name))).scalar_one_or_none()
+        return _user(row) if row else None
+
+    async def list_users(self) -> list[User]:
+        async with self._db.read() as session:
+            rows = (await session.execute(select(UserModel).order_by(UserModel.created_at, UserModel.name))).scalars()
+            return [_user(row) for row in rows]
 
     async def user_names(self, user_ids: set[str]) -> dict[str, str]:
         if not user_ids:
@@ -74,6 +130,158 @@ class Accounts:
         async with self._db.read() as session:
             rows = await session.execute(select(UserModel.id, UserModel.name).where(UserModel.id.in_(user_ids)))
         return {row.id: row.name for row in rows}
+
+    async def add_user(self, name: str, global_role: GlobalRole, token_name: str = "") -> tuple[User, IssuedToken]:
+        """A user and their first token, in one transaction."""
+        secret = new_token()
+        row = UserModel(id=str(uuid.uuid4()), name=name, global_role=global_role.value, created_at=utcnow())
+        token = TokenModel(id=str(uuid.uuid4()), user_id=row.id, token_hash=hash_token(secret), name=token_name,
+                           created_at=utcnow())
+        try:
+            async with self._db.write() as session:
+                session.add(row)
+                await session.flush()
+                session.add(token)
+        except IntegrityError:
+            raise NameTaken(f"user {name} already exists") from None
+        return _user(row), IssuedToken(_token(token, name), secret)
+
+    async def create_user(self, name: str, global_role: str = "user") -> tuple[User, str]:
+        """A user and their first token's secret (for tests and scripts)."""
+        user, issued = await self.add_user(name, GlobalRole(global_role))
+        return user, issued.secret
+
+    async def set_global_role(self, name: str, global_role: GlobalRole) -> User | None:
+        """None when there is no such user. Refuses to demote the last global admin, who is the
+        only one able to make another."""
+        async with self._db.write() as session:
+            row = (await session.execute(
+                select(UserModel).where(UserModel.name == name).with_for_update())).scalar_one_or_none()
+            if row is None:
+                return None
+            if row.global_role == GlobalRole.ADMIN and global_role is not GlobalRole.ADMIN:
+                # Locking every admin row serializes concurrent demotions on PostgreSQL.
+                admins = (await session.execute(select(UserModel.id).where(
+                    UserModel.global_role == GlobalRole.ADMIN.value).with_for_update())).all()
+                if len(admins) <= 1:
+                    raise LastGlobalAdmin(f"{name} is the last global admin; make another user admin first")
+            row.global_role = global_role.value
+            return _user(row)
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    async def issue_token(self, user: User, name: str = "") -> IssuedToken:
+        secret = new_token()
+        row = TokenModel(id=str(uuid.uuid4()), user_id=user.id, token_hash=hash_token(secret), name=name,
+                         created_at=utcnow())
+        async with self._db.write() as session:
+            session.add(row)
+        return IssuedToken(_token(row, user.name), secret)
+
+    async def list_tokens(self, user: User) -> list[Token]:
+        """The user's tokens that still work, oldest first."""
+        async with self._db.read() as session:
+            rows = (await session.execute(
+                select(TokenModel).where(TokenModel.user_id == user.id, TokenModel.revoked_at.is_(None))
+                .order_by(TokenModel.created_at, TokenModel.id))).scalars()
+            return [_token(row, user.name) for row in rows]
+
+    async def revoke_token(self, token_id: str, *, owner_id: str | None) -> Token | None:
+        """Revokes the token (again: a no-op); None when it doesn't exist or, with `owner_id`,
+        belongs to someone else."""
+        async with self._db.write() as session:
+            found = (await session.execute(
+                select(TokenModel, UserModel.name).join(UserModel, UserModel.id == TokenModel.user_id)
+                .where(TokenModel.id == token_id))).one_or_none()
+            if found is None:
+                return None
+            row, user_name = found
+            if owner_id is not None and row.user_id != owner_id:
+                return None
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            return _token(row, user_name)
+
+    # -- projects -------------------------------------------------------------------------------
+
+    async def project_for(self, user: User, project_name: str) -> tuple[Project, ProjectRole | None] | None:
+        """The project and the user's role in it; None when the user may not see it."""
+        async with self._db.read() as session:
+            found = (await session.execute(
+                select(ProjectModel, MemberModel.project_role)
+                .outerjoin(MemberModel, (MemberModel.project_id == ProjectModel.id) & (MemberModel.user_id == user.id))
+                .where(ProjectModel.name == project_name))).one_or_none()
+        if found is None:
+            return None
+        project, role = found
+        if role is None and not user.is_global_admin:
+            return None
+        return _project(project), ProjectRole(role) if role else None
+
+    async def list_projects(self, user: User) -> list[tuple[Project, ProjectRole | None]]:
+        """The user's projects with their role; every project for a global admin."""
+        statement = (select(ProjectModel, MemberModel.project_role)
+                     .outerjoin(MemberModel, (MemberModel.project_id == ProjectModel.id)
+                                & (MemberModel.user_id == user.id))
+                     .order_by(ProjectModel.created_at, ProjectModel.name))
+        if not user.is_global_admin:
+            statement = statement.where(MemberModel.user_id.is_not(None))
+        async with self._db.read() as session:
+            rows = (await session.execute(statement)).all()
+        return [(_project(project), ProjectRole(role) if role else None) for project, role in rows]
+
+    async def create_project(self, name: str, owner: User) -> Project:
+        """The owner becomes the project's admin."""
+        project = ProjectModel(id=str(uuid.uuid4()), name=name, created_at=utcnow())
+        try:
+            async with self._db.write() as session:
+                session.add(project)
+                await session.flush()
+                session.add(MemberModel(project_id=project.id, user_id=owner.id, project_role=ProjectRole.ADMIN.value))
+        except IntegrityError:
+            raise NameTaken(f"project {name} already exists") from None
+        return _project(project)
+
+    async def members(self, project: Project) -> list[Member]:
+        async with self._db.read() as session:
+            rows = (await session.execute(
+                select(UserModel.name, MemberModel.project_role).join(UserModel, UserModel.id == MemberModel.user_id)
+                .where(MemberModel.project_id == project.id).order_by(UserModel.name))).all()
+        return [Member(name, ProjectRole(role)) for name, role in rows]
+
+    async def change_members(self, project: Project, by: User, changes: Mapping[str, ProjectRole | None]) -> None:
+        """Sets each named user's role (None: not a member) if `by` may, all or nothing.
+
+        The rules are checked inside the write transaction against the roles as they are then,
+        so that two concurrent changes can't combine into one that neither was allowed to make."""
+        async with self._db.write() as session:
+            # Serializes member changes of one project on PostgreSQL; SQLite has one writer anyway.
+            await session.execute(select(ProjectModel.id).where(ProjectModel.id == project.id).with_for_update())
+            users = await _users_by_name(session, list(changes))
+            missing = [name for name in changes if name not in users]
+            if missing:
+                raise UnknownUsers(missing)
+            rows = {row.user_id: row for row in (await session.execute(select(MemberModel).where(
+                MemberModel.project_id == project.id,
+                MemberModel.user_id.in_([by.id, *(user.id for user in users.values())])))).scalars()}
+            by_row = rows.get(by.id)
+            actor = Actor(by.global_role, ProjectRole(by_row.project_role) if by_row else None)
+            for name, role in changes.items():
+                current = rows.get(users[name].id)
+                refusal = member_change_refusal(actor, ProjectRole(current.project_role) if current else None, role)
+                if refusal is not None:
+                    raise MemberChangeRefused(refusal)
+            for name, role in changes.items():
+                current = rows.get(users[name].id)
+                if role is None:
+                    if current is not None:
+                        await session.delete(current)
+                elif current is None:
+                    session.add(MemberModel(project_id=project.id, user_id=users[name].id, project_role=role.value))
+                else:
+                    current.project_role = role.value
+
+    # -- a fresh server -------------------------------------------------------------------------
 
     async def bootstrap(self, admin_token: str) -> None:
         """A fresh server has the admin user with this token and project `main`; idempotent,
@@ -91,46 +299,24 @@ class Accounts:
             admin = (await session.execute(
                 select(UserModel).where(UserModel.name == ADMIN_USER))).scalar_one_or_none()
             if admin is None:
-                admin = UserModel(id=str(uuid.uuid4()), name=ADMIN_USER, global_role="admin")
+                admin = UserModel(id=str(uuid.uuid4()), name=ADMIN_USER, global_role=GlobalRole.ADMIN.value)
                 session.add(admin)
                 await session.flush()
             token_hash = hash_token(admin_token)
             existing = (await session.execute(
                 select(TokenModel).where(TokenModel.token_hash == token_hash))).scalar_one_or_none()
             if existing is None:
-                session.add(TokenModel(id=str(uuid.uuid4()), user_id=admin.id, token_hash=token_hash))
+                session.add(TokenModel(id=str(uuid.uuid4()), user_id=admin.id, token_hash=token_hash,
+                                       name="server admin token"))
             project = (await session.execute(
                 select(ProjectModel).where(ProjectModel.name == DEFAULT_PROJECT))).scalar_one_or_none()
             if project is None:
                 project = ProjectModel(id=str(uuid.uuid4()), name=DEFAULT_PROJECT)
                 session.add(project)
                 await session.flush()
-                session.add(MemberModel(project_id=project.id, user_id=admin.id, project_role="admin"))
+                session.add(MemberModel(project_id=project.id, user_id=admin.id, project_role=ProjectRole.ADMIN.value))
 
-    async def create_user(self, name: str, global_role: str = "user") -> tuple[User, str]:
-        """A user and a first token for them (used by tests until the users API lands)."""
-        token = new_token()
-        user = UserModel(id=str(uuid.uuid4()), name=name, global_role=global_role)
-        async with self._db.write() as session:
-            session.add(user)
-            await session.flush()
-            session.add(TokenModel(id=str(uuid.uuid4()), user_id=user.id, token_hash=hash_token(token),
-                                   created_at=utcnow()))
-        return User(user.id, user.name, user.global_role), token
 
-    async def add_member(self, project_name: str, user_id: str, role: str) -> None:
-        async with self._db.write() as session:
-            project = (await session.execute(
-                select(ProjectModel).where(ProjectModel.name == project_name))).scalar_one()
-            session.add(MemberModel(project_id=project.id, user_id=user_id, project_role=role))
-
-    async def create_project(self, name: str, owner: User) -> Project:
-        project = ProjectModel(id=str(uuid.uuid4()), name=name)
-        try:
-            async with self._db.write() as session:
-                session.add(project)
-                await session.flush()
-                session.add(MemberModel(project_id=project.id, user_id=owner.id, project_role="admin"))
-        except IntegrityError:
-            raise ValueError(f"project {name} already exists") from None
-        return Project(project.id, project.name)
+async def _users_by_name(session: AsyncSession, names: list[str]) -> dict[str, UserModel]:
+    rows = (await session.execute(select(UserModel).where(UserModel.name.in_(names)))).scalars()
+    return {row.name: row for row in rows}

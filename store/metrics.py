@@ -20,12 +20,13 @@ class MetricsStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def append(self, ref: SubmissionRef, samples: Sequence[MetricsSample]) -> None:
+    async def append_round(self, samples: Sequence[tuple[SubmissionRef, MetricsSample]]) -> None:
+        """Samples of many replicas, in one insert."""
         if not samples:
             return
         rows = [{"submission_id": ref.submission_id, "run_id": ref.run_id, "replica_num": ref.replica_num,
                  "submission_num": ref.submission_num, "timestamp": sample.timestamp,
-                 "cpu_percent": sample.cpu_percent, "memory_bytes": sample.memory_bytes} for sample in samples]
+                 "cpu_percent": sample.cpu_percent, "memory_bytes": sample.memory_bytes} for ref, sample in samples]
         async with self._db.write() as session:
             await session.execute(insert(MetricsModel), rows)
 

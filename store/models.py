@@ -63,7 +63,8 @@ class TokenModel(Base):
     __tablename__ = "tokens"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256; the token itself is never stored
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -78,7 +79,8 @@ class ProjectModel(Base):
 class MemberModel(Base):
     __tablename__ = "members"
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # Indexed on its own too: "the projects of a user" can't use the (project_id, user_id) key.
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     project_role: Mapped[str] = mapped_column(String(20))
 
 

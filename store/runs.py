@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from core.run_state import RunState
 from core.statuses import RunStatus
@@ -41,6 +42,21 @@ class NewRun:
     desired_replicas: int
     configuration: dict[str, Any]
     submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    project_ids: Sequence[str] | None  # None: every project
+    user_id: str | None = None
+    run_name: str | None = None
+    only_active: bool = False
+    include_deleted: bool = True
+
+
+@dataclass(frozen=True)
+class ListedRun:
+    row: RunModel  # without its `state`
+    replicas: list[dict[str, Any]] | None  # the state's replicas; None before the first projection
 
 
 @dataclass(frozen=True)
@@ -130,21 +146,43 @@ class RunStore:
         found = {ref: by_name.get(ref) or by_id.get(ref) for ref in references}
         return {ref: row for ref, row in found.items() if row is not None}
 
-    async def list_runs(self, project_id: str, *, only_active: bool = False, include_deleted: bool = True,
-                   limit: int = 100, after: RunCursor | None = None) -> list[RunModel]:
-        """Newest first, keyset-paginated on (submitted_at, id)."""
-        query = select(RunModel).where(RunModel.project_id == project_id)
-        if only_active:
-            query = query.where(RunModel.active.is_(True))
-        if not include_deleted:
-            query = query.where(RunModel.deleted.is_(False))
+    async def list_runs(self, filters: RunFilters, *, limit: int = 100,
+                        after: RunCursor | None = None) -> list[ListedRun]:
+        """Newest first, keyset-paginated on (submitted_at, id): a page starts strictly after the
+        cursor's run, so runs sharing a timestamp are neither skipped nor repeated. Of each run's
+        stored state only its replicas are read (the database extracts them): decoding whole
+        states, events included, was a fifth of a page's time."""
+        page = select(RunModel.id)
+        if filters.project_ids is not None:
+            page = page.where(RunModel.project_id.in_(filters.project_ids))
+        if filters.user_id is not None:
+            page = page.where(RunModel.user_id == filters.user_id)
+        if filters.run_name is not None:
+            page = page.where(RunModel.run_name == filters.run_name)
+        if filters.only_active:
+            page = page.where(RunModel.active.is_(True))
+        if not filters.include_deleted:
+            page = page.where(RunModel.deleted.is_(False))
         if after is not None:
-            query = query.where(or_(
+            page = page.where(or_(
                 RunModel.submitted_at < after.submitted_at,
                 and_(RunModel.submitted_at == after.submitted_at, RunModel.id < after.id)))
-        query = query.order_by(RunModel.submitted_at.desc(), RunModel.id.desc()).limit(limit)
+        newest_first = (RunModel.submitted_at.desc(), RunModel.id.desc())
+        ids = page.order_by(*newest_first).limit(limit).subquery()
+        # The page's ids first, then the replicas of just those: a planner that sorts instead of
+        # walking the index (fresh statistics) must not extract every run's replicas.
+        query = (select(RunModel, RunModel.state["replicas"]).options(defer(RunModel.state))
+                 .join(ids, RunModel.id == ids.c.id).order_by(*newest_first))
         async with self._db.read() as session:
-            return list((await session.execute(query)).scalars())
+            return [ListedRun(row, replicas) for row, replicas in (await session.execute(query)).all()]
+
+    async def finished_count(self, project_id: str, run_name: str) -> int:
+        """How many finished runs, not deleted, used the name."""
+        async with self._db.read() as session:
+            return int((await session.execute(
+                select(func.count()).select_from(RunModel)
+                .where(RunModel.project_id == project_id, RunModel.run_name == run_name,
+                       RunModel.active.is_(False), RunModel.deleted.is_(False)))).scalar_one())
 
     async def mark_deleted(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
@@ -153,3 +191,13 @@ class RunStore:
             await session.execute(
                 update(RunModel).where(RunModel.id.in_(list(run_ids)), RunModel.active.is_(False))
                 .values(deleted=True, updated_at=utcnow()))
+
+    async def mark_name_deleted(self, project_id: str, run_name: str, owner_id: str | None) -> int:
+        """Every finished run of the name (only `owner_id`'s when given); how many were marked."""
+        query = update(RunModel).where(RunModel.project_id == project_id, RunModel.run_name == run_name,
+                                       RunModel.active.is_(False), RunModel.deleted.is_(False))
+        if owner_id is not None:
+            query = query.where(RunModel.user_id == owner_id)
+        async with self._db.write() as session:
+            result = await session.execute(query.values(deleted=True, updated_at=utcnow()))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -64,3 +64,14 @@ def deploy(tmp_path: Path, temporal: TemporalDevServer,
     yield start
     for processes in started:
         processes.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, temporal: TemporalDevServer,
+               new_database_url: Callable[[], str]) -> Iterator[DurastackProcesses]:
+    """One stack for a whole module (per database kind), for modules whose tests each make their
+    own names, users and projects."""
+    processes = DurastackProcesses(tmp_path_factory.mktemp("deployment"), temporal.address, new_database_url())
+    processes.start()
+    yield processes
+    processes.stop()

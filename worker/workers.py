@@ -23,6 +23,9 @@ from workflows.run_workflow import RunWorkflow
 # Watching is one long activity per live replica, so slots must exceed the replicas a host runs.
 MAX_HOST_ACTIVITIES = 2000
 MAX_RUN_ACTIVITIES = 500
+# Runs whose workflow state stays in memory between tasks (about 0.2 MB each). An evicted run is
+# replayed from its whole history on its next task; the SDK's default keeps only 1,000.
+MAX_CACHED_RUNS = 4000
 
 
 def host_task_queue(host_id: str) -> str:
@@ -38,6 +41,7 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
         activities=[capacity_activities.provision_instance, capacity_activities.wait_for_instance,
                     capacity_activities.release_instance, ProjectionActivities(runs).write_projection],
         max_concurrent_activities=MAX_RUN_ACTIVITIES,
+        max_cached_workflows=MAX_CACHED_RUNS,
         max_concurrent_workflow_task_polls=20,
         max_concurrent_activity_task_polls=10,
     )

@@ -61,6 +61,10 @@ WAIT_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 # Activities that only end with their process need some start-to-close bound; a year is "never".
 UNBOUNDED = timedelta(days=365)
 MAX_RETRY_DELAY_SECONDS = 30
+# A start takes well under a second, and the runner must be up within 10 s (backends/local). The
+# bound is what a start task lost between the server and the worker costs before its retry: it
+# happened once in ~1,300 starts of the benchmarks (Started, never run on the worker).
+START_TIMEOUT = timedelta(seconds=15)
 
 
 @workflow.defn(name=RUN_WORKFLOW)
@@ -228,7 +232,7 @@ class RunWorkflow:
             try:
                 started = await workflow.execute_activity(
                     names.START_REPLICA, self._job_spec(submission), result_type=StartedReplica,
-                    task_queue=instance.task_queue, start_to_close_timeout=timedelta(seconds=60),
+                    task_queue=instance.task_queue, start_to_close_timeout=START_TIMEOUT,
                     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
                     summary=self._summary("start", submission))
             except ActivityError as error:

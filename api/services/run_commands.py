@@ -1,15 +1,20 @@
-"""Stop, scale and delete: one request for any number of runs, one outcome per run."""
+"""Stop, scale and delete: one request for any number of runs, one outcome per run.
+
+Only the run's owner, project admins and managers and global admins may act on a run. A run the
+caller may not touch gets the outcome `error: forbidden: ...` and no message; like any other
+per-run outcome, it doesn't fail the request, which answers 200 even when every run is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from temporalio.client import Client
 
 from api.auth import ProjectAccess
 from api.errors import ApiError
 from api.schemas import RunOutcome
-from api.services.run_messages import fan_out, scale_run, signal_run
+from api.services.run_messages import fan_out, scale_run, signal_batch, signal_run
 from core.configuration import ServiceConfiguration, parse_configuration
 from core.scaling import check_replica_count
 from store.models import RunModel
@@ -23,49 +28,100 @@ class RunCommands:
         self._client = client
 
     async def stop(self, access: ProjectAccess, references: Sequence[str], abort: bool) -> list[RunOutcome]:
-        rows = await self._runs.find(access.project.id, references)
-        command = StopCommand(abort=abort)
+        rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
+        send = await self._signaller(rows, STOP_SIGNAL, StopCommand(abort=abort),
+                                     f"{'abort' if abort else 'stop'} by {access.user.name}")
 
         async def stop_one(row: RunModel) -> str:
-            await signal_run(self._client, row.workflow_id, STOP_SIGNAL, command)
+            await send(row)
             return "stopping"
 
-        return await fan_out(references, rows, stop_one)
+        return _with_refusals(references, await fan_out(references, rows, stop_one), refused, "stop")
 
     async def scale(self, access: ProjectAccess, references: Sequence[str], replicas: int) -> list[RunOutcome]:
         """Bounds are checked here first, for every run, so that a refusal names the range and
         nothing is sent. One run gets the workflow's own answer (an update); a batch, signals."""
-        rows = await self._runs.find(access.project.id, references)
+        rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
         for reference, row in rows.items():
             if row.active:
                 _check_scalable(reference, row, replicas)
         command = ScaleCommand(replicas=replicas)
+        if len(rows) > 1:
+            send = await self._signaller(rows, SCALE_SIGNAL, command,
+                                         f"scale to {replicas} by {access.user.name}")
 
         async def scale_one(row: RunModel) -> str:
             if len(rows) == 1:
                 await scale_run(self._client, row.workflow_id, command)
                 return "scaled"
-            await signal_run(self._client, row.workflow_id, SCALE_SIGNAL, command)
+            await send(row)
             return "scaling"
 
-        return await fan_out(references, rows, scale_one)
+        return _with_refusals(references, await fan_out(references, rows, scale_one), refused, "scale")
+
+    async def _signaller(self, rows: dict[str, RunModel], signal: str, argument: Any,
+                         reason: str) -> Callable[[RunModel], Awaitable[None]]:
+        """Sends the signal to every active run: as one batch operation when there are enough,
+        then returns what signals each run the batch did not cover. A run whose workflow has not
+        written its first projection yet may not have started; it gets its own signal, which
+        waits for the start."""
+        started = {row.workflow_id for row in rows.values() if row.active and row.version > 0}
+        if not await signal_batch(self._client, sorted(started), signal, argument, reason):
+            started = set()
+
+        async def send(row: RunModel) -> None:
+            if row.workflow_id not in started:
+                await signal_run(self._client, row.workflow_id, signal, argument)
+
+        return send
 
     async def delete(self, access: ProjectAccess, references: Sequence[str]) -> list[RunOutcome]:
-        rows = await self._runs.find(access.project.id, references)
+        """Marks finished runs deleted; nothing is removed. A run id deletes that run; a name
+        deletes every finished run of that name (the caller's own only, unless they manage the
+        project), so that the name no longer resolves. A name with an active run is refused."""
+        rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
         outcomes: list[RunOutcome] = []
-        deletable: list[str] = []
+        by_id: list[str] = []
+        owner_filter = None if access.actor.manages_project else access.user.id
         for reference in dict.fromkeys(references):
             row = rows.get(reference)
-            if row is None:
+            if reference in refused:
+                outcomes.append(_refusal(refused[reference], "delete"))
+            elif row is None:
                 outcomes.append(RunOutcome(run_name=reference, id=None, outcome="not_found"))
             elif row.active:
                 outcomes.append(RunOutcome(run_name=row.run_name, id=row.id,
                                            outcome=f"error: run {row.run_name} is active; stop it first"))
             else:
-                deletable.append(row.id)
+                if reference == row.id:
+                    by_id.append(row.id)
+                else:
+                    await self._runs.mark_name_deleted(access.project.id, row.run_name, owner_filter)
                 outcomes.append(RunOutcome(run_name=row.run_name, id=row.id, outcome="deleted"))
-        await self._runs.mark_deleted(deletable)
+        await self._runs.mark_deleted(by_id)
         return outcomes
+
+
+def _authorize(access: ProjectAccess, rows: dict[str, RunModel]) -> tuple[dict[str, RunModel], dict[str, RunModel]]:
+    """The runs the caller may act on, and the ones they may not, by reference."""
+    allowed: dict[str, RunModel] = {}
+    refused: dict[str, RunModel] = {}
+    for reference, row in rows.items():
+        (allowed if access.may_manage_run(row.user_id) else refused)[reference] = row
+    return allowed, refused
+
+
+def _refusal(row: RunModel, verb: str) -> RunOutcome:
+    return RunOutcome(run_name=row.run_name, id=row.id,
+                      outcome=f"error: forbidden: only the run's owner or a project admin/manager may {verb} it")
+
+
+def _with_refusals(references: Sequence[str], outcomes: list[RunOutcome], refused: dict[str, RunModel],
+                   verb: str) -> list[RunOutcome]:
+    """`fan_out` answers one outcome per distinct reference, in order; refused runs were kept
+    from it, so their outcomes are replaced here."""
+    return [_refusal(refused[reference], verb) if reference in refused else outcome
+            for reference, outcome in zip(dict.fromkeys(references), outcomes, strict=True)]
 
 
 def _check_scalable(reference: str, row: RunModel, replicas: int) -> None:

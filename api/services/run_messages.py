@@ -1,13 +1,18 @@
-"""Messages to run workflows: signals with a bounded fan-out, and the scale update."""
+"""Messages to run workflows: signals (as one Temporal batch operation, or with a bounded
+fan-out), and the scale update."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import structlog
+from temporalio.api.batch.v1 import BatchOperationSignal
+from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,6 +28,10 @@ MESSAGE_TIMEOUT = timedelta(seconds=10)
 FAN_OUT = 64
 # A run's row is written just before its workflow starts; a signal in between waits this long.
 STARTING_GRACE_SECONDS = 3.0
+# From this many runs on, a signal goes out as one Temporal batch operation: one RPC accepts it for
+# all of them and the server delivers it, instead of one RPC per run from here (~2.5 ms each on the
+# dev server, and they compete with the workflow tasks the first signals cause).
+BATCH_OPERATION_MIN_RUNS = 16
 
 
 class ScaleRefused(Exception):
@@ -39,6 +48,29 @@ async def signal_run(client: Client, workflow_id: str, signal: str, argument: An
             if error.status != RPCStatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.1)
+
+
+async def signal_batch(client: Client, workflow_ids: Sequence[str], signal: str, argument: Any,
+                       reason: str) -> bool:
+    """Starts a batch operation that signals each workflow; Temporal keeps it (and delivers it)
+    through its own restarts. False when the server refuses it, e.g. too many batch operations at
+    once, and the caller then signals one by one."""
+    if len(workflow_ids) < BATCH_OPERATION_MIN_RUNS:
+        return False
+    payloads = await client.data_converter.encode([argument])
+    request = StartBatchOperationRequest(
+        namespace=client.namespace, job_id=str(uuid.uuid4()), reason=reason,
+        executions=[WorkflowExecution(workflow_id=workflow_id) for workflow_id in workflow_ids],
+        signal_operation=BatchOperationSignal(signal=signal, input=Payloads(payloads=payloads),
+                                              identity=client.identity))
+    try:
+        await client.workflow_service.start_batch_operation(request, retry=True, timeout=MESSAGE_TIMEOUT)
+    except RPCError as error:
+        log.warning("batch operation refused; signalling one by one", signal=signal, runs=len(workflow_ids),
+                    error=str(error))
+        return False
+    log.info("batch operation started", job_id=request.job_id, signal=signal, runs=len(workflow_ids))
+    return True
 
 
 async def scale_run(client: Client, workflow_id: str, command: ScaleCommand) -> ScaleResult:

@@ -7,20 +7,24 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
+from pydantic import TypeAdapter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import ProjectAccess
-from api.errors import ApiError, Conflict
+from api.errors import ApiError, Conflict, Forbidden, NotFound
 from api.schemas import (
+    FieldChange,
     JobInfo,
     JobSubmissionInfo,
+    ListAllRunsRequest,
     ListRunsRequest,
     Run,
     RunEventInfo,
+    RunPlan,
     RunSpec,
 )
 from api.services.lookup import find_run
@@ -36,10 +40,11 @@ from core.configuration import (
     parse_configuration,
 )
 from core.names import generate_run_name
-from core.run_state import RunState
-from store.accounts import Accounts
+from core.run_state import JobSubmission, Replica, RunState
+from core.statuses import RunStatus, RunTerminationReason
+from store.accounts import Accounts, User
 from store.models import RunModel
-from store.runs import ActiveRunExists, NewRun, RunCursor, RunStore
+from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
 from workflows.messages import RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
 
 log = structlog.get_logger(__name__)
@@ -116,12 +121,14 @@ class RunService:
         row = await self._runs.latest_by_name(access.project.id, name)
         if row is None or not row.active:  # it finished in the meantime: the caller may retry
             raise Conflict(f"run {name} was active a moment ago; apply again")
-        current = parse_configuration(row.configuration)
-        changed = changed_fields(current, configuration)
-        if changed != ["replicas"] or not isinstance(configuration, ServiceConfiguration):
-            what = f"its configuration changed in: {', '.join(changed)}" if changed else "nothing changed"
-            raise Conflict(f"run {name} is already active in project {access.project.name} and {what}; "
-                           "stop it first or choose another name")
+        changes = _changes(parse_configuration(row.configuration), configuration)
+        if _action(changes, configuration) != "update":
+            raise Conflict(f"{_active_run_text(name, access.project.name, changes)}; stop it first (the CLI's "
+                           "`apply -y` stops it, waits and submits) or choose another name")
+        if not access.may_manage_run(row.user_id):
+            raise Forbidden(f"run {name} is active and belongs to another user; only its owner or a project "
+                            "admin/manager may update it")
+        assert isinstance(configuration, ServiceConfiguration)
         state = await self.query_state(row.workflow_id)
         current_replicas = state.desired_replicas if state else row.desired_replicas
         allowed = configuration.replicas
@@ -132,6 +139,25 @@ class RunService:
             raise Conflict(f"run {name} can't be updated in place: {refusal}") from None
         log.info("run updated in place", run_id=row.id, run_name=name, replicas=replicas)
         return await self.view(row, access.project.name)
+
+    async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
+        configuration = parse_configuration(spec.configuration)
+        name = spec.run_name or configuration.name
+        if name is None:
+            return RunPlan(run_name=None, action="create", current_run=None, finished_runs=0, changes=[],
+                           message="Submit a new run with a generated name?")
+        row = await self._runs.latest_by_name(access.project.id, name)
+        finished = await self._runs.finished_count(access.project.id, name)
+        if row is None or not row.active:
+            return RunPlan(run_name=name, action="create", current_run=None, finished_runs=finished, changes=[],
+                           message=f"Submit the run {name}?")
+        changes = _changes(parse_configuration(row.configuration), configuration)
+        action = _action(changes, configuration)
+        message = _active_run_text(name, access.project.name, changes)
+        if action in _QUESTIONS:
+            message = f"{message[0].upper()}{message[1:]}. {_QUESTIONS[action]}"
+        return RunPlan(run_name=name, action=action, current_run=await self.view(row, access.project.name),
+                       finished_runs=finished, changes=changes, message=message)
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -146,7 +172,7 @@ class RunService:
             if state is not None:
                 return self._from_state(state, source="workflow", deleted=row.deleted)
         users = await self._accounts.user_names({row.user_id})
-        return self._from_row(row, project_name, users.get(row.user_id, ""), with_events=True)
+        return self._from_row(row, project_name, users.get(row.user_id, ""))
 
     async def query_state(self, workflow_id: str) -> RunState | None:
         try:
@@ -158,13 +184,33 @@ class RunService:
             return None
 
     async def list_runs(self, access: ProjectAccess, request: ListRunsRequest) -> list[Run]:
+        return await self._list({access.project.id: access.project.name}, request)
+
+    async def list_all(self, caller: User, request: ListAllRunsRequest) -> list[Run]:
+        """Runs of every project the caller may see (all of them for a global admin)."""
+        projects = {project.id: project.name for project, _ in await self._accounts.list_projects(caller)}
+        if request.project_name is not None:
+            projects = {id_: name for id_, name in projects.items() if name == request.project_name}
+            if not projects:
+                raise NotFound(f"project {request.project_name} not found")
+        return await self._list(projects, request)
+
+    async def _list(self, projects: dict[str, str], request: ListRunsRequest) -> list[Run]:
+        user_id = None
+        if request.username is not None:
+            user = await self._accounts.user_by_name(request.username)
+            if user is None:
+                return []
+            user_id = user.id
         after = None
         if request.prev_submitted_at is not None and request.prev_run_id is not None:
             after = RunCursor(request.prev_submitted_at, request.prev_run_id)
-        rows = await self._runs.list_runs(access.project.id, only_active=request.only_active,
-                                     include_deleted=request.include_deleted, limit=request.limit, after=after)
-        users = await self._accounts.user_names({row.user_id for row in rows})
-        return [self._from_row(row, access.project.name, users.get(row.user_id, "")) for row in rows]
+        filters = RunFilters(project_ids=list(projects), user_id=user_id, run_name=request.run_name,
+                             only_active=request.only_active, include_deleted=request.include_deleted)
+        listed = await self._runs.list_runs(filters, limit=request.limit, after=after)
+        users = await self._accounts.user_names({run.row.user_id for run in listed})
+        return [self._listed(run.row, run.replicas, projects[run.row.project_id], users.get(run.row.user_id, ""))
+                for run in listed]
 
     # -- shaping --------------------------------------------------------------------------------
 
@@ -183,34 +229,81 @@ class RunService:
             running_replicas=state.running_replicas(), cost=state.cost(now),
             cost_per_hour=0.0 if state.status.is_finished else state.cost_per_hour(), deleted=deleted,
             configuration=configuration_to_yaml_dict(state.configuration),
-            jobs=[JobInfo(replica_num=replica.replica_num, job_submissions=[
-                JobSubmissionInfo(
-                    id=s.id, submission_num=s.submission_num, status=s.status, status_message=s.status_message,
-                    termination_reason=s.termination_reason, exit_code=s.exit_code, host=s.host_name,
-                    submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
-                    price_per_hour=s.price_per_hour, cost=s.cost(now))
-                for s in replica.submissions]) for replica in state.replicas],
+            jobs=[JobInfo(replica_num=replica.replica_num,
+                          job_submissions=[_submission_info(s, now) for s in replica.submissions])
+                  for replica in state.replicas],
             events=[RunEventInfo.model_validate(event, from_attributes=True) for event in state.events],
             workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id),
             version=state.version, source=source,
         )
 
-    def _from_row(self, row: RunModel, project_name: str, user_name: str, with_events: bool = False) -> Run:
+    def _from_row(self, row: RunModel, project_name: str, user_name: str) -> Run:
+        """A run from its projection, whole."""
         if row.state is not None:
             state = RunState.model_validate(row.state)
-            run = self._from_state(state, source="projection", deleted=row.deleted)
-            if not with_events:
-                run.events = []
-            return run
-        configuration = parse_configuration(row.configuration)
+            return self._from_state(state, source="projection", deleted=row.deleted)
+        return self._listed(row, None, project_name, user_name)
+
+    def _listed(self, row: RunModel, stored_replicas: list[dict[str, Any]] | None, project_name: str,
+                user_name: str) -> Run:
+        """A run as lists show it: from the projection's columns and replicas, with each replica's
+        latest submission and no events (validating whole states was most of a page's time)."""
+        replicas = _REPLICAS.validate_python(stored_replicas) if stored_replicas is not None else []
+        now = row.finished_at or datetime.now(UTC)
+        latest = [replica.submissions[-1] for replica in replicas if replica.submissions]
         return Run(
-            id=row.id, project_name=project_name, user=user_name, run_name=row.run_name, status=row.status,
-            status_message=row.status_message, termination_reason=row.termination_reason,
+            id=row.id, project_name=project_name, user=user_name, run_name=row.run_name,
+            status=RunStatus(row.status), status_message=row.status_message,
+            termination_reason=RunTerminationReason(row.termination_reason) if row.termination_reason else None,
             submitted_at=row.submitted_at, finished_at=row.finished_at, desired_replicas=row.desired_replicas,
-            running_replicas=row.running_replicas, cost=row.cost, cost_per_hour=0.0, deleted=row.deleted,
-            configuration=configuration_to_yaml_dict(configuration), jobs=[], events=[],
-            workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id), version=row.version,
-            source="projection")
+            running_replicas=row.running_replicas,
+            cost=sum(s.cost(now) for replica in replicas for s in replica.submissions) if replicas else row.cost,
+            cost_per_hour=0.0 if row.finished_at else sum(
+                s.price_per_hour for s in latest if s.started_at is not None and s.finished_at is None),
+            deleted=row.deleted, configuration=configuration_to_yaml_dict(parse_configuration(row.configuration)),
+            jobs=[JobInfo(replica_num=replica.replica_num, job_submissions=[_submission_info(s, now)])
+                  for replica, s in zip((r for r in replicas if r.submissions), latest, strict=True)],
+            events=[], workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id),
+            version=row.version, source="projection")
+
+
+_REPLICAS = TypeAdapter(list[Replica])
+
+
+def _submission_info(s: JobSubmission, now: datetime) -> JobSubmissionInfo:
+    return JobSubmissionInfo(
+        id=s.id, submission_num=s.submission_num, status=s.status, status_message=s.status_message,
+        termination_reason=s.termination_reason, exit_code=s.exit_code, host=s.host_name,
+        submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
+        price_per_hour=s.price_per_hour, cost=s.cost(now))
+
+
+def _changes(current: RunConfiguration, new: RunConfiguration) -> list[FieldChange]:
+    before, after = configuration_to_yaml_dict(current), configuration_to_yaml_dict(new)
+    return [FieldChange(field=field, old=before.get(field), new=after.get(field))
+            for field in changed_fields(current, new)]
+
+
+def _action(changes: list[FieldChange], configuration: RunConfiguration) -> Literal["update", "no_change", "replace"]:
+    if not changes:
+        return "no_change"
+    if [change.field for change in changes] == ["replicas"] and isinstance(configuration, ServiceConfiguration):
+        return "update"
+    return "replace"
+
+
+def _active_run_text(name: str, project: str, changes: list[FieldChange]) -> str:
+    if not changes:
+        return f"run {name} is already active in project {project} with this configuration"
+    what = ", ".join(f"{change.field} ({change.old} → {change.new})" if change.field == "replicas" else change.field
+                     for change in changes)
+    return f"run {name} is already active in project {project} and its configuration changed in: {what}"
+
+
+_QUESTIONS = {
+    "update": "Update it in place (its replicas keep running)?",
+    "replace": "Stop it gracefully, wait for it to finish, and submit the new configuration?",
+}
 
 
 def _valid_name(name: str) -> bool:

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import psutil
 
-from backends.base import Compute, Heartbeat, HostOffer, JobStartError, MetricsSample, OutputLine
+from backends.base import (
+    Compute,
+    Heartbeat,
+    HostOffer,
+    JobStartError,
+    MetricsSample,
+    OutputLine,
+    Signalled,
+)
 from backends.local import runner
 from backends.local.config import LocalConfig
 from core.jobs import JobSpec, ReplicaExit
@@ -136,13 +144,14 @@ class LocalCompute(Compute):
         return ReplicaExit(exit_code=None, message="the replica's process disappeared (killed)")
 
     async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
-                            heartbeat: Heartbeat) -> None:
+                            heartbeat: Heartbeat, signalled: Signalled) -> None:
         job_dir = self._job_dir(submission_id)
         pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
         if pgid is None or not _runner_alive(job_dir):
             return
         if not abort:
             _signal_group(pgid, signal.SIGTERM)
+            signalled()
             deadline = time.monotonic() + grace_seconds
             while time.monotonic() < deadline:
                 if not _runner_alive(job_dir):
@@ -153,6 +162,7 @@ class LocalCompute(Compute):
                 await asyncio.sleep(_TERMINATE_POLL)
         # The runner survives this and records the exit code (137).
         _signal_group(pgid, signal.SIGKILL)
+        signalled()
 
     def process_ids(self, submission_id: str) -> list[int]:
         job_dir = self._job_dir(submission_id)

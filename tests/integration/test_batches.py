@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import BatchOperationState
+from temporalio.api.workflowservice.v1 import DescribeBatchOperationRequest
+from temporalio.client import Client
 
 from tests.support.durastack import TERMINAL, ApiClient, DurastackProcesses
 
@@ -52,9 +57,32 @@ def submit_mixed(api: ApiClient, prefix: str) -> list[str]:
     return names + fresh
 
 
+def batch_operations(deployment: DurastackProcesses) -> list[tuple[int, int, int]]:
+    """(runs, signals delivered, signals failed) of each batch operation the API's log says it
+    started, as the Temporal server reports it once finished."""
+    started = re.findall(r"batch operation started\s.*?job_id=(\S+).*?runs=(\d+)", deployment.read_log("api"))
+
+    async def describe() -> list[tuple[int, int, int]]:
+        client = await Client.connect(deployment.temporal_address)
+        counts = []
+        for job_id, runs in started:
+            deadline = time.monotonic() + 60
+            while True:
+                described = await client.workflow_service.describe_batch_operation(
+                    DescribeBatchOperationRequest(namespace=client.namespace, job_id=job_id))
+                if described.state != BatchOperationState.BATCH_OPERATION_STATE_RUNNING or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            counts.append((int(runs), described.complete_operation_count, described.failure_operation_count))
+        return counts
+
+    return asyncio.run(describe())
+
+
 @pytest.mark.timeout(900)  # five rounds of 200 runs on two cores: about 3 minutes
 def test_one_request_stops_200_runs_in_every_state_and_none_is_lost(deploy: Deploy) -> None:
-    api = deploy(cpus=10, memory="64GB").client()
+    deployment = deploy(cpus=10, memory="64GB")
+    api = deployment.client()
     for round_num in range(5):
         names = submit_mixed(api, f"r{round_num}")
         states = {run["status"] for run in api.ok("runs/list", {"only_active": True, "limit": 1000})}
@@ -72,6 +100,12 @@ def test_one_request_stops_200_runs_in_every_state_and_none_is_lost(deploy: Depl
         again = {run["run_name"]: run for run in api.ok("runs/list", {"limit": 1000}) if run["run_name"] in runs}
         assert all(again[name]["version"] == run["version"] for name, run in runs.items())
         assert api.ok("runs/list", {"only_active": True}) == []
+
+    # Each request went out as one Temporal batch operation, which reached every run whose
+    # workflow had started (the just-submitted ones got their own signals).
+    operations = batch_operations(deployment)
+    assert len(operations) == 5
+    assert all(runs >= 100 and delivered == runs and failed == 0 for runs, delivered, failed in operations), operations
 
 
 def test_concurrent_batch_clients_never_get_a_server_error(deploy: Deploy) -> None:

@@ -92,7 +92,8 @@ def test_apply_follow_logs_ps_and_delete(deploy: Deploy, tmp_path: Path) -> None
 
     deleted = durastack(deployment, "delete", "numbers", "-y", cwd=tmp_path)
     assert (deleted.returncode, deleted.stdout) == (0, "numbers: deleted\n")
-    assert "numbers" not in durastack(deployment, "ps", "-a", cwd=tmp_path).stdout
+    assert "numbers" not in durastack(deployment, "ps", cwd=tmp_path).stdout
+    assert "numbers (deleted)" in durastack(deployment, "ps", "-a", cwd=tmp_path).stdout  # history keeps it
 
 
 def test_detach_stop_and_interrupt(deploy: Deploy, tmp_path: Path) -> None:

@@ -84,14 +84,19 @@ async def test_terminate_graceful_then_kill(tmp_path: Path) -> None:
     await backend.run_job(job("graceful", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.05; done"))
     await asyncio.sleep(0.3)
     assert backend.process_ids("graceful")
-    await backend.terminate_job("graceful", abort=False, grace_seconds=5, heartbeat=lambda: None)
+    signals: list[str] = []
+    await backend.terminate_job("graceful", abort=False, grace_seconds=5, heartbeat=lambda: None,
+                                signalled=lambda: signals.append("graceful"))
+    assert signals == ["graceful"]  # SIGTERM was enough: no SIGKILL
     assert (await wait_exit(backend, "graceful")).exit_code == 0
     assert backend.process_ids("graceful") == []
 
     await backend.run_job(job("stubborn", "trap '' TERM; sleep 30"))
     await asyncio.sleep(0.3)
     started = time.monotonic()
-    await backend.terminate_job("stubborn", abort=False, grace_seconds=0.5, heartbeat=lambda: None)
+    await backend.terminate_job("stubborn", abort=False, grace_seconds=0.5, heartbeat=lambda: None,
+                                signalled=lambda: signals.append("stubborn"))
+    assert signals == ["graceful", "stubborn", "stubborn"]  # SIGTERM, then SIGKILL
     assert (await wait_exit(backend, "stubborn")).exit_code == 137
     assert time.monotonic() - started < 5
 
@@ -124,7 +129,8 @@ async def test_metrics_are_sampled_from_the_job_processes(tmp_path: Path) -> Non
     second = backend.sample_metrics("busy")  # since the first look
     assert second is not None and second.cpu_percent > 20 and second.timestamp > first.timestamp
     assert backend._sampled["busy"]
-    await backend.terminate_job("busy", abort=True, grace_seconds=0, heartbeat=lambda: None)
+    await backend.terminate_job("busy", abort=True, grace_seconds=0, heartbeat=lambda: None,
+                                signalled=lambda: None)
     await wait_exit(backend, "busy")
     assert backend.sample_metrics("busy") is None
     assert "busy" not in backend._sampled  # forgotten once the job is gone

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from backends.base import MetricsSample
@@ -23,7 +25,7 @@ from store.logs import LogLine, LogStore, SubmissionRef
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.models import ProjectModel, UserModel
-from store.runs import ActiveRunExists, NewRun, RunStore
+from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -128,12 +130,14 @@ async def test_metrics_series_per_replica_and_latest_per_submission(database: Da
     first = SubmissionRef(submission_id="s0", run_id="r", replica_num=0, submission_num=0)
     retried = SubmissionRef(submission_id="s1", run_id="r", replica_num=0, submission_num=1)
     other = SubmissionRef(submission_id="t0", run_id="r", replica_num=1, submission_num=0)
-    await metrics.append(first, samples(3, 0, 10.0))
-    await metrics.append(retried, samples(2, 3, 50.0))
-    await metrics.append(other, samples(1, 0, 99.0))
-    await metrics.append(other, [])
-    await metrics.append(SubmissionRef(submission_id="x", run_id="another", replica_num=0, submission_num=0),
-                         samples(1, 10, 1.0))
+    elsewhere = SubmissionRef(submission_id="x", run_id="another", replica_num=0, submission_num=0)
+    # Rounds as the host sampler writes them: one insert holds several replicas.
+    for round_num in range(3):
+        await metrics.append_round([(first, samples(3, 0, 10.0)[round_num])]
+                                   + ([(other, samples(1, 0, 99.0)[0])] if round_num == 0 else []))
+    await metrics.append_round([(retried, sample) for sample in samples(2, 3, 50.0)])
+    await metrics.append_round([])
+    await metrics.append_round([(elsewhere, samples(1, 10, 1.0)[0])])
 
     # Every submission of the replica, oldest first; `limit` keeps the newest.
     series = await metrics.series("r", 0, limit=100)
@@ -148,3 +152,65 @@ async def test_metrics_series_per_replica_and_latest_per_submission(database: Da
         "s0": (12.0, 2000), "s1": (51.0, 4000), "t0": (99.0, 0)}
     assert latest["s1"].timestamp == NOW + timedelta(seconds=20)
     assert await metrics.latest_per_submission("r", {}) == {}
+
+
+async def seed_runs_sharing_timestamps(url: str) -> None:
+    """60 runs over 5 timestamps (so most share theirs), some finished, some of those deleted."""
+    database = Database(url)
+    try:
+        await upgrade_database(database)
+        await Accounts(database).bootstrap("token")
+        async with database.read() as session:
+            project_id = (await session.execute(select(ProjectModel.id))).scalar_one()
+            user_id = (await session.execute(select(UserModel.id))).scalar_one()
+        runs = RunStore(database)
+        configuration = parse_configuration({"type": "task", "commands": ["true"]})
+        for i in range(60):
+            run = NewRun(id=str(uuid.uuid4()), project_id=project_id, user_id=user_id, run_name=f"page-{i}",
+                         workflow_id=f"w{i}", desired_replicas=1,
+                         configuration=configuration.model_dump(mode="json", by_alias=True),
+                         submitted_at=NOW + timedelta(seconds=i % 5))
+            await runs.create(run)
+            if i % 3:
+                await runs.mark_failed_to_start(run.id, "finished for the test")
+            if i % 4 == 1:
+                await runs.mark_deleted([run.id])
+    finally:
+        await database.dispose()
+
+
+async def page_through(url: str, filters: RunFilters, limit: int) -> tuple[list[str], list[str]]:
+    """Every run the filters match in one call, and the same runs as pages of `limit`."""
+    database = Database(url)
+    try:
+        runs = RunStore(database)
+        everything = [run.row.id for run in await runs.list_runs(filters, limit=1000)]
+        paged: list[str] = []
+        after = None
+        while True:
+            page = await runs.list_runs(filters, limit=limit, after=after)
+            paged += [run.row.id for run in page]
+            if len(page) < limit:
+                return everything, paged
+            after = RunCursor(page[-1].row.submitted_at, page[-1].row.id)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def seeded_url(new_database_url: Callable[[], str]) -> str:
+    url = new_database_url()
+    asyncio.run(seed_runs_sharing_timestamps(url))
+    return url
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(limit=st.integers(min_value=1, max_value=13), only_active=st.booleans(), include_deleted=st.booleans())
+def test_keyset_pages_never_skip_or_repeat_runs_that_share_a_timestamp(
+        seeded_url: str, limit: int, only_active: bool, include_deleted: bool) -> None:
+    filters = RunFilters(project_ids=None, only_active=only_active, include_deleted=include_deleted)
+    everything, paged = asyncio.run(page_through(seeded_url, filters, limit))
+    assert paged == everything
+    assert len(set(paged)) == len(paged)
+    expected = 20 if only_active else (60 if include_deleted else 50)
+    assert len(everything) == expected

@@ -24,6 +24,7 @@ class DurastackProcesses:
 
     def __init__(self, directory: Path, temporal_address: str, database_url: str, **host: Any) -> None:
         self.directory = directory
+        self.temporal_address = temporal_address
         self.port = free_port()
         self.token = uuid.uuid4().hex
         self.url = f"http://127.0.0.1:{self.port}"

@@ -119,7 +119,7 @@ def test_ps_shows_old_active_runs_next_to_the_latest_ones(capsys: pytest.Capture
     def run(name: str, minute: int, status: str) -> dict[str, Any]:
         return {"id": name, "run_name": name, "status": status, "termination_reason": None, "running_replicas": 0,
                 "desired_replicas": 1, "submitted_at": f"2025-01-01T00:{minute:02}:00+00:00", "cost": 0.0,
-                "jobs": []}
+                "deleted": False, "jobs": []}
 
     old_active = run("old-active", 0, "running")
     recent = [run(f"done-{i}", 59 - i, "done") for i in range(RECENT_RUNS)]

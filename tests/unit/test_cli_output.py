@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from cli.output import format_bytes, format_cost, print_outcomes, relative_time, runs_table, stats_table, status_text
+from cli.output import (
+    format_bytes,
+    format_cost,
+    history_table,
+    print_outcomes,
+    relative_time,
+    runs_table,
+    stats_table,
+    status_text,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -49,7 +58,7 @@ def submission(num: int, status: str, **extra: Any) -> dict[str, Any]:
 def run(name: str, status: str, jobs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"run_name": name, "status": status, "termination_reason": None, "running_replicas": 0,
             "desired_replicas": len(jobs), "submitted_at": (NOW - timedelta(minutes=3)).isoformat(),
-            "cost": 0.0, "jobs": jobs, **extra}
+            "cost": 0.0, "deleted": False, "finished_at": None, "id": name, "jobs": jobs, **extra}
 
 
 def rendered_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
@@ -83,6 +92,28 @@ def test_a_row_per_run_then_an_indented_row_per_replica() -> None:
         ["replica=0", "submission=0", "terminated", "vm", "143", "2", "min", "ago", "$0.0000"],
         ["replica=1", "submission=0", "failed", "(failed_to_start_due_to_no_capacity)", "2", "min", "ago",
          "$0.0000"],
+    ]
+
+
+def test_deleted_runs_are_marked() -> None:
+    rows = rendered_rows([run("old", "done", [], deleted=True), run("new", "done", [])])
+    assert [row[:2] for row in rows] == [["old", "(deleted)"], ["new", "done"]]
+
+
+def test_history_has_a_row_per_run_with_its_id() -> None:
+    console = Console(width=200, record=True, file=io.StringIO())
+    finished = (NOW - timedelta(minutes=1)).isoformat()
+    console.print(history_table([
+        run("dev", "running", [], id="id-3", cost=0.5),
+        run("dev", "terminated", [], id="id-2", finished_at=finished, termination_reason="stopped_by_user"),
+        run("dev", "done", [], id="id-1", finished_at=finished, deleted=True),
+    ], NOW))
+    lines = [line.split() for line in console.export_text().splitlines() if line.strip()]
+    assert lines == [
+        ["ID", "STATUS", "SUBMITTED", "FINISHED", "COST"],
+        ["id-3", "running", "3", "min", "ago", "$0.5000"],
+        ["id-2", "terminated", "(stopped_by_user)", "3", "min", "ago", "1", "min", "ago", "$0.0000"],
+        ["id-1", "done,", "deleted", "3", "min", "ago", "1", "min", "ago", "$0.0000"],
     ]
 
 

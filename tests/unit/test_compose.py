@@ -23,6 +23,7 @@ from cli.main import build_parser
 from core import search_attributes
 from core.units import parse_memory_mb
 from server.settings import ENVIRONMENT_HELP, Settings
+from server.temporal import DYNAMIC_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -280,6 +281,14 @@ def test_setup_service_registers_every_search_attribute(services: dict[str, dict
         condition = services[service_name]["depends_on"]["temporal-setup"]["condition"]
         assert condition == "service_completed_successfully", \
             f"{service_name} would start runs before their search attributes exist"
+
+
+def test_temporal_gets_the_dynamic_config_the_embedded_server_uses(services: dict[str, dict[str, Any]]) -> None:
+    temporal = services["temporal"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in temporal["volumes"]}
+    path = "/etc/temporal/" + environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"]
+    config = yaml.safe_load((ROOT / mounts[path]).read_text())
+    assert {key: values[0]["value"] for key, values in config.items()} == DYNAMIC_CONFIG
 
 
 def test_postgres_creates_the_durastack_database(services: dict[str, dict[str, Any]]) -> None:

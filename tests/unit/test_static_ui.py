@@ -1,0 +1,80 @@
+"""The web UI's files at `/`, the SPA's fallback, and the API's paths left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar import Litestar, post
+from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath
+from litestar.testing import TestClient
+
+from api.static_ui import static_ui_router
+
+
+@post("/api/project/{project_name:str}/runs/list", status_code=200)
+async def list_runs(project_name: FromPath[str]) -> list[str]:
+    return [project_name]
+
+
+def client(dist: Path) -> TestClient[Litestar]:
+    app = Litestar(route_handlers=[list_runs, static_ui_router(dist)],
+                   openapi_config=OpenAPIConfig(title="t", version="1", path="/schema"))
+    return TestClient(app)
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>the ui</html>")
+    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
+    (tmp_path / "favicon.svg").write_text("<svg/>")
+    return tmp_path
+
+
+def test_serves_index_and_assets(dist: Path) -> None:
+    with client(dist) as http:
+        index = http.get("/")
+        assert (index.status_code, index.text) == (200, "<html>the ui</html>")
+        assert index.headers["content-type"].startswith("text/html")
+        asset = http.get("/assets/index-abc.js")
+        assert (asset.status_code, asset.text) == (200, "console.log(1)")
+        assert "javascript" in asset.headers["content-type"]
+        assert "immutable" in asset.headers["cache-control"]
+        assert http.get("/favicon.svg").headers["content-type"].startswith("image/svg")
+
+
+def test_ui_addresses_fall_back_to_index(dist: Path) -> None:
+    with client(dist) as http:
+        for path in ("/runs", "/projects/main/runs/hello?id=abc", "/projects/main/runs/a.b", "/assets/missing.js"):
+            response = http.get(path)
+            assert (response.status_code, response.text) == (200, "<html>the ui</html>"), path
+
+
+def test_leaves_the_api_and_schema_alone(dist: Path) -> None:
+    with client(dist) as http:
+        assert http.post("/api/project/main/runs/list").json() == ["main"]
+        assert http.get("/schema/openapi.json").json()["info"]["title"] == "t"
+        for path in ("/api", "/api/nothing/here"):
+            unknown = http.get(path)
+            assert (unknown.status_code, unknown.headers["content-type"]) == (404, "application/json"), path
+        assert http.get("/schema/nothing").status_code == 404
+        assert http.post("/api/nothing").status_code == 404
+        assert http.get("/schema-not").status_code == 200  # only whole segments are the API's
+
+
+def test_never_serves_files_outside_the_build(dist: Path) -> None:
+    (dist.parent / "secret.txt").write_text("secret")
+    with client(dist) as http:
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt"):
+            response = http.get(path)
+            assert "secret" not in response.text, path
+
+
+def test_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
+    with client(tmp_path / "missing") as http:
+        for path in ("/", "/runs"):
+            response = http.get(path)
+            assert response.status_code == 200
+            assert "scripts/build-ui" in response.text

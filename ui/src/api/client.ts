@@ -1,0 +1,56 @@
+// One HTTP client for the API: JSON over POST with the Bearer token; a refusal becomes an ApiError
+// carrying the server's `detail` and `field` (api/errors.py), so pages can show them as they are.
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly detail: string;
+  readonly field: string | null;
+
+  constructor(status: number, detail: string, field: string | null = null) {
+    super(field && !detail.startsWith(field) ? `${field}: ${detail}` : detail);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+    this.field = field;
+  }
+}
+
+export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    private readonly baseUrl = "",
+    private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
+  ) {}
+
+  async post<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "AbortError") throw error;
+      throw new ApiError(0, `cannot reach the server: ${String(error)}`);
+    }
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as T;
+  }
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  try {
+    const body = JSON.parse(text) as { detail?: unknown; field?: unknown };
+    if (typeof body.detail === "string") {
+      return new ApiError(response.status, body.detail, typeof body.field === "string" ? body.field : null);
+    }
+  } catch {
+    // Not JSON (a proxy's page, say): the status line is all there is to say.
+  }
+  return new ApiError(response.status, `${response.status} ${response.statusText || "error"}`.trim());
+}

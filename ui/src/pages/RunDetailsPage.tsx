@@ -1,0 +1,178 @@
+// One run: its header and actions, its replicas, and tabs for logs, events and configuration.
+// By name it is the latest run of that name that is not deleted; by id, any run.
+
+import Alert from "@cloudscape-design/components/alert";
+import Button from "@cloudscape-design/components/button";
+import Container from "@cloudscape-design/components/container";
+import ContentLayout from "@cloudscape-design/components/content-layout";
+import Flashbar from "@cloudscape-design/components/flashbar";
+import Header from "@cloudscape-design/components/header";
+import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
+import Link from "@cloudscape-design/components/link";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import Spinner from "@cloudscape-design/components/spinner";
+import Tabs from "@cloudscape-design/components/tabs";
+import { useEffect, useRef, useState } from "react";
+import type { ApiClient } from "../api/client";
+import { getRun, scaleRuns } from "../api/endpoints";
+import type { Run } from "../api/types";
+import { Status } from "../components/Status";
+import { useFlash } from "../hooks/useFlash";
+import { usePolling } from "../hooks/usePolling";
+import { ConfigurationTab } from "../run/ConfigurationTab";
+import { EventsTab } from "../run/EventsTab";
+import { LogsTab } from "../run/LogsTab";
+import { ReplicasTable } from "../run/ReplicasTable";
+import { ScaleControl } from "../run/ScaleControl";
+import { useFollow } from "../routing/navigation";
+import { runHref } from "../routing/routes";
+import { runBatch } from "../runs/batch";
+import { formatCost, formatTime, replicaRange, replicasLabel } from "../runs/format";
+import { type BatchAction, outcomeMessage } from "../runs/outcomes";
+import { isFinished } from "../runs/status";
+
+const POLL_MS = 2000;
+
+interface Props {
+  api: ApiClient;
+  project: string;
+  name: string;
+  id: string | null;
+}
+
+export function RunDetailsPage({ api, project, name, id }: Props) {
+  const follow = useFollow();
+  const flash = useFlash();
+  const [busy, setBusy] = useState<Exclude<BatchAction, "scale"> | null>(null);
+  // Opened by name, the page follows the run it found first, even once that run is deleted or a
+  // newer run takes the name.
+  const shownId = useRef(id);
+  const polled = usePolling(async (signal) => {
+    const found = await getRun(api, project, shownId.current ? { id: shownId.current } : { run_name: name }, signal);
+    shownId.current = found.id;
+    return found;
+  }, POLL_MS, `${project}/${name}/${id}`);
+  const run = polled.data;
+  const newer = useNewerRun(api, project, name, id);
+
+  if (!run) {
+    return polled.error
+      ? <Alert type="error" header={`Could not load run ${name}`}>{polled.error.message}</Alert>
+      : <Spinner size="large" />;
+  }
+
+  const finished = isFinished(run.status);
+  const act = async (action: Exclude<BatchAction, "scale">): Promise<void> => {
+    setBusy(action);
+    try {
+      flash.show(outcomeMessage(action, await runBatch(api, action, [run])));
+    } catch (error) {
+      flash.showError(`Could not ${action} ${run.run_name}`, error);
+    } finally {
+      setBusy(null);
+      polled.refresh();
+    }
+  };
+  const scale = async (replicas: number): Promise<void> => {
+    try {
+      const { results } = await scaleRuns(api, run.project_name, [run.id], replicas);
+      flash.show(outcomeMessage("scale", results.map((result) => ({ ...result, run_name: run.run_name }))));
+    } catch (error) {
+      flash.showError(`Could not scale ${run.run_name}`, error);
+    } finally {
+      polled.refresh();
+    }
+  };
+  const range = replicaRange(run.configuration);
+
+  return (
+    <ContentLayout
+      header={
+        <Header
+          variant="h1"
+          description={<Status status={run.status} terminationReason={run.termination_reason} deleted={run.deleted} />}
+          actions={
+            <SpaceBetween direction="horizontal" size="xs">
+              {run.temporal_ui_url && (
+                <Button href={run.temporal_ui_url} target="_blank" iconName="external" iconAlign="right">
+                  Open in Temporal UI
+                </Button>
+              )}
+              <Button disabled={finished || !!busy} loading={busy === "stop"} onClick={() => void act("stop")}>Stop</Button>
+              <Button disabled={finished || !!busy} loading={busy === "abort"} onClick={() => void act("abort")}>Abort</Button>
+              {finished && !run.deleted && (
+                <Button disabled={!!busy} loading={busy === "delete"} onClick={() => void act("delete")}>Delete</Button>
+              )}
+            </SpaceBetween>
+          }
+        >
+          {run.run_name}
+        </Header>
+      }
+    >
+      <SpaceBetween size="l">
+        <Flashbar items={flash.items} />
+        {polled.error && <Alert type="warning" header="Showing the last state read">{polled.error.message}</Alert>}
+        {run.deleted && <Alert type="info">This run was deleted. It stays in history and opens by its id.</Alert>}
+        {newer && newer.id !== run.id && (
+          <Alert type="info">
+            The latest run of this name that is not deleted is{" "}
+            <Link href={runHref(newer.project_name, newer.run_name, newer.id)} onFollow={follow}>
+              {newer.run_name} ({newer.status})
+            </Link>
+            . This page shows run {run.id}.
+          </Alert>
+        )}
+        <Container header={<Header variant="h2">Details</Header>}>
+          <KeyValuePairs
+            columns={4}
+            items={[
+              { label: "Project", value: run.project_name },
+              { label: "User", value: run.user },
+              { label: "Type", value: String(run.configuration.type ?? "-") },
+              { label: "Replicas (running/desired)", value: replicasLabel(run) },
+              { label: "Submitted", value: formatTime(run.submitted_at) },
+              { label: "Finished", value: formatTime(run.finished_at) },
+              { label: "Cost", value: formatCost(run.cost) },
+              { label: "Cost rate", value: <span data-testid="cost-rate">{`${formatCost(run.cost_per_hour)}/h`}</span> },
+              { label: "Status message", value: run.status_message || "-" },
+              { label: "Run id", value: run.id },
+              { label: "Workflow", value: run.workflow_id },
+              { label: "Read from", value: run.source === "workflow" ? "the live workflow" : "the database" },
+            ]}
+          />
+        </Container>
+        {range && !finished && (
+          <Container header={<Header variant="h2">Scale</Header>}>
+            <ScaleControl key={run.desired_replicas} range={range} desired={run.desired_replicas} onScale={scale} />
+          </Container>
+        )}
+        <ReplicasTable jobs={run.jobs} />
+        <Container>
+          <Tabs
+            tabs={[
+              { id: "logs", label: "Logs", content: <LogsTab api={api} run={run} /> },
+              { id: "events", label: "Events", content: <EventsTab events={run.events} /> },
+              { id: "configuration", label: "Configuration", content: <ConfigurationTab configuration={run.configuration} /> },
+            ]}
+          />
+        </Container>
+      </SpaceBetween>
+    </ContentLayout>
+  );
+}
+
+/** When the page shows a run by id: the latest run of its name, if that is another run. */
+function useNewerRun(api: ApiClient, project: string, name: string, id: string | null): Run | null {
+  const [newer, setNewer] = useState<Run | null>(null);
+  useEffect(() => {
+    if (!id) return;
+    const controller = new AbortController();
+    getRun(api, project, { run_name: name }, controller.signal).then(
+      (latest) => setNewer(latest.id === id ? null : latest),
+      () => setNewer(null), // no run of that name is left (deleted): nothing newer to point to
+    );
+    return () => controller.abort();
+  }, [api, project, name, id]);
+  return newer;
+}

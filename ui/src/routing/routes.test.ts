@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { parseRoute, routeHref, runHref } from "./routes";
+
+describe("parseRoute", () => {
+  it("knows the home page and the runs list, with or without a trailing slash", () => {
+    expect(parseRoute("/")).toEqual({ kind: "home" });
+    expect(parseRoute("")).toEqual({ kind: "home" });
+    expect(parseRoute("/runs")).toEqual({ kind: "runs" });
+    expect(parseRoute("/runs/")).toEqual({ kind: "runs" });
+  });
+
+  it("reads a run's project and name, and its id when given", () => {
+    expect(parseRoute("/projects/main/runs/hello")).toEqual({ kind: "run", project: "main", name: "hello", id: null });
+    expect(parseRoute("/projects/main/runs/hello", "?id=abc-1")).toEqual(
+      { kind: "run", project: "main", name: "hello", id: "abc-1" });
+    expect(parseRoute("/projects/main/runs/hello", "?id=")).toEqual(
+      { kind: "run", project: "main", name: "hello", id: null });
+  });
+
+  it("decodes escaped parts", () => {
+    expect(parseRoute("/projects/my%20lab/runs/a%2Fb")).toEqual({ kind: "run", project: "my lab", name: "a/b", id: null });
+  });
+
+  it("calls anything else not found", () => {
+    expect(parseRoute("/projects/main")).toEqual({ kind: "not_found", path: "/projects/main" });
+    expect(parseRoute("/projects/main/runs/a/b")).toEqual({ kind: "not_found", path: "/projects/main/runs/a/b" });
+    expect(parseRoute("/projects/%E0%A4%A/runs/x")).toEqual({ kind: "not_found", path: "/projects/%E0%A4%A/runs/x" });
+  });
+});
+
+describe("routeHref", () => {
+  it("round-trips through parseRoute", () => {
+    const href = runHref("my lab", "a/b", "id 1");
+    expect(href).toBe("/projects/my%20lab/runs/a%2Fb?id=id%201");
+    const [path, search] = href.split("?");
+    expect(parseRoute(path ?? "", `?${search}`)).toEqual({ kind: "run", project: "my lab", name: "a/b", id: "id 1" });
+    expect(routeHref({ kind: "runs" })).toBe("/runs");
+    expect(routeHref({ kind: "home" })).toBe("/");
+  });
+});

@@ -1,0 +1,49 @@
+// The UI's addresses, parsed from and written to the browser's location.
+
+export type Route =
+  | { kind: "home" }
+  | { kind: "runs" }
+  | { kind: "run"; project: string; name: string; id: string | null }
+  | { kind: "not_found"; path: string };
+
+export function parseRoute(pathname: string, search = ""): Route {
+  const path = pathname.replace(/\/+$/, "") || "/";
+  if (path === "/") return { kind: "home" };
+  if (path === "/runs") return { kind: "runs" };
+  const match = /^\/projects\/([^/]+)\/runs\/([^/]+)$/.exec(path);
+  if (match) {
+    const [, project = "", name = ""] = match;
+    const decoded = { project: safeDecode(project), name: safeDecode(name) };
+    if (decoded.project !== null && decoded.name !== null) {
+      const id = new URLSearchParams(search).get("id");
+      return { kind: "run", project: decoded.project, name: decoded.name, id: id || null };
+    }
+  }
+  return { kind: "not_found", path: pathname };
+}
+
+export function routeHref(route: Route): string {
+  switch (route.kind) {
+    case "home":
+      return "/";
+    case "runs":
+      return "/runs";
+    case "run": {
+      const base = `/projects/${encodeURIComponent(route.project)}/runs/${encodeURIComponent(route.name)}`;
+      return route.id ? `${base}?id=${encodeURIComponent(route.id)}` : base;
+    }
+    case "not_found":
+      return route.path;
+  }
+}
+
+export const runHref = (project: string, name: string, id: string | null = null): string =>
+  routeHref({ kind: "run", project, name, id });
+
+function safeDecode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,34 @@
+import Header from "@cloudscape-design/components/header";
+import Table from "@cloudscape-design/components/table";
+import type { Job } from "../api/types";
+import { Status } from "../components/Status";
+import { formatCost, formatTime, lastSubmission } from "../runs/format";
+
+/** Each replica's latest submission. */
+export function ReplicasTable({ jobs }: { jobs: Job[] }) {
+  return (
+    <Table<Job>
+      header={<Header counter={`(${jobs.length})`}>Replicas</Header>}
+      items={jobs}
+      trackBy={(job) => String(job.replica_num)}
+      empty={<span>No replicas yet</span>}
+      columnDefinitions={[
+        { id: "replica", header: "Replica", isRowHeader: true, cell: (job) => job.replica_num },
+        {
+          id: "status", header: "Status",
+          cell: (job) => {
+            const submission = lastSubmission(job);
+            return submission ? <Status status={submission.status} terminationReason={submission.termination_reason} /> : "-";
+          },
+        },
+        { id: "submission", header: "Submission", cell: (job) => lastSubmission(job)?.submission_num ?? "-" },
+        { id: "host", header: "Host", cell: (job) => lastSubmission(job)?.host ?? "-" },
+        { id: "submitted", header: "Submitted", cell: (job) => formatTime(lastSubmission(job)?.submitted_at ?? null) },
+        { id: "started", header: "Started", cell: (job) => formatTime(lastSubmission(job)?.started_at ?? null) },
+        { id: "finished", header: "Finished", cell: (job) => formatTime(lastSubmission(job)?.finished_at ?? null) },
+        { id: "exit", header: "Exit code", cell: (job) => lastSubmission(job)?.exit_code ?? "-" },
+        { id: "cost", header: "Cost", cell: (job) => formatCost(job.job_submissions.reduce((sum, s) => sum + s.cost, 0)) },
+      ]}
+    />
+  );
+}

@@ -1,0 +1,38 @@
+import Button from "@cloudscape-design/components/button";
+import FormField from "@cloudscape-design/components/form-field";
+import Input from "@cloudscape-design/components/input";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import { useState } from "react";
+import type { ReplicaRange } from "../runs/format";
+
+interface Props {
+  range: ReplicaRange;
+  desired: number;
+  onScale: (replicas: number) => Promise<void>;
+}
+
+/** A service's replica count, within its configured range (the server checks it again). */
+export function ScaleControl({ range, desired, onScale }: Props) {
+  const [value, setValue] = useState(String(desired));
+  const [busy, setBusy] = useState(false);
+  const replicas = Number(value);
+  const valid = value.trim() !== "" && Number.isInteger(replicas) && replicas >= range.min && replicas <= range.max;
+  const scale = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      await onScale(replicas);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <FormField label="Desired replicas" controlId="replicas" description={`between ${range.min} and ${range.max}`}
+      errorText={valid ? undefined : `a whole number from ${range.min} to ${range.max}`}>
+      <SpaceBetween direction="horizontal" size="xs">
+        <Input controlId="replicas" type="number" inputMode="numeric" value={value}
+          onChange={({ detail }) => setValue(detail.value)} />
+        <Button disabled={!valid || replicas === desired} loading={busy} onClick={() => void scale()}>Scale</Button>
+      </SpaceBetween>
+    </FormField>
+  );
+}

@@ -1,0 +1,47 @@
+// How run fields read in tables and headers.
+
+import type { Job, JobSubmission, Run } from "../api/types";
+
+export function formatTime(iso: string | null): string {
+  if (!iso) return "-";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+export function formatCost(dollars: number): string {
+  return `$${dollars.toFixed(dollars !== 0 && Math.abs(dollars) < 0.01 ? 4 : 2)}`;
+}
+
+export const lastSubmission = (job: Job): JobSubmission | undefined => job.job_submissions.at(-1);
+
+/** The hosts of the replicas' latest submissions, each once. */
+export function runHosts(run: Pick<Run, "jobs">): string {
+  const hosts = run.jobs.map((job) => lastSubmission(job)?.host).filter((host): host is string => !!host);
+  return [...new Set(hosts)].join(", ") || "-";
+}
+
+export const replicasLabel = (run: Pick<Run, "running_replicas" | "desired_replicas">): string =>
+  `${run.running_replicas}/${run.desired_replicas}`;
+
+export interface ReplicaRange {
+  min: number;
+  max: number;
+}
+
+/** A service's `replicas` (N, "min..max" or {min, max}); null for a task or a value it cannot read. */
+export function replicaRange(configuration: Record<string, unknown>): ReplicaRange | null {
+  if (configuration.type !== "service") return null;
+  const value = configuration.replicas ?? 1;
+  if (typeof value === "number") return { min: value, max: value };
+  if (typeof value === "string") {
+    const match = /^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$/.exec(value);
+    if (!match) return null;
+    const min = Number(match[1]);
+    return { min, max: match[2] === undefined ? min : Number(match[2]) };
+  }
+  if (typeof value === "object" && value !== null) {
+    const { min, max } = value as { min?: unknown; max?: unknown };
+    if (typeof min === "number" && typeof max === "number") return { min, max };
+  }
+  return null;
+}
