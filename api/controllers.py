@@ -118,12 +118,14 @@ class MetricsController(Controller):
     tags = ["metrics"]
     dependencies = {"access": Provide(provide_access)}
 
-    @get("/job/{run_name:str}", summary="CPU and memory series of one replica (every submission), oldest first")
+    @get("/job/{run_name:str}", summary="CPU and memory series of one replica (every submission), oldest first; "
+                                        "run_id picks one run of the name (deleted or replaced ones too)")
     async def job(self, access: ProjectAccess, run_name: str, metrics_service: MetricsService,
                   replica_num: int = Parameter(default=0, ge=0),
                   limit: int = Parameter(default=100, ge=1, le=10_000),
-                  after: datetime | None = None) -> JobMetrics:
-        return await metrics_service.job_metrics(access, run_name, replica_num, limit=limit, after=after)
+                  after: datetime | None = None, run_id: str | None = None) -> JobMetrics:
+        return await metrics_service.job_metrics(access, run_name, replica_num, limit=limit, after=after,
+                                                 run_id=run_id)
 
     @get("/run/{run_name:str}", summary="The latest CPU and memory of each replica running now")
     async def run(self, access: ProjectAccess, run_name: str, metrics_service: MetricsService) -> RunStats:

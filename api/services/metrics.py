@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from api.auth import ProjectAccess
+from api.errors import NotFound
 from api.schemas import JobMetrics, JobSubmissionInfo, Metric, ReplicaStats, Run, RunStats
 from api.services.lookup import find_run
 from api.services.runs import RunService
@@ -26,8 +27,15 @@ class MetricsService:
         self._run_service = run_service
 
     async def job_metrics(self, access: ProjectAccess, run_name: str, replica_num: int, *, limit: int,
-                          after: datetime | None = None) -> JobMetrics:
-        row = await find_run(self._runs, access, run_name=run_name)
+                          after: datetime | None = None, run_id: str | None = None) -> JobMetrics:
+        """By name, the latest run of that name that is not deleted; by id, any run of the name (the
+        UI's run page shows runs by id, which may be deleted or replaced by a newer run)."""
+        if run_id is None:
+            row = await find_run(self._runs, access, run_name=run_name)
+        else:
+            row = await find_run(self._runs, access, run_id=run_id)
+            if row.run_name != run_name:
+                raise NotFound(f"run {run_id} is not a run named {run_name}")
         return job_metrics(await self._metrics.series(row.id, replica_num, limit=limit, after=after))
 
     async def run_stats(self, access: ProjectAccess, run_name: str) -> RunStats:

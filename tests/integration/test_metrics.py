@@ -52,7 +52,7 @@ def test_stats_show_the_running_replica_and_its_series(deploy: Deploy) -> None:
     assert api.http.get("/api/project/main/metrics/job/burner", params={"limit": 0}).status_code == 400
     assert deployment.client(token="not-a-token").http.get("/api/project/main/metrics/run/burner").status_code == 401
 
-    api.apply({"type": "task", "name": "burner", "commands": [BUSY_AND_BIG], "stop_duration": "1s",
+    run = api.apply({"type": "task", "name": "burner", "commands": [BUSY_AND_BIG], "stop_duration": "1s",
                "resources": {"cpu": 1, "memory": "256MB"}})
     api.wait_for("burner", lambda run: run["status"] == "running", what="running")
 
@@ -80,4 +80,9 @@ def test_stats_show_the_running_replica_and_its_series(deploy: Deploy) -> None:
     assert whole["timestamps"][:len(memory["timestamps"])] == memory["timestamps"]
     latest = metrics(api, "job/burner", limit=1)["metrics"][1]
     assert (latest["timestamps"], latest["values"]) == (whole["timestamps"][-1:], whole["values"][-1:])
+
+    # By id (the UI's run page), the same run; an id of another name is not found.
+    assert metrics(api, "job/burner", run_id=run["id"])["metrics"][1] == whole
+    other = api.http.get("/api/project/main/metrics/job/other", params={"run_id": run["id"]})
+    assert (other.status_code, other.json()["detail"]) == (404, f"run {run['id']} is not a run named other")
 
