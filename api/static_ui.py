@@ -2,11 +2,15 @@
 
 Any other path that is not the API's (`/api/...`, `/schema...`) answers `index.html`, so that the
 UI's own addresses (`/runs`, `/projects/main/runs/hello`) open directly and survive a reload.
-Without a build, those paths answer a short page that says how to make one."""
+Without a build, those paths answer a short page that says how to make one.
+
+The build is found next to the source tree (`ui/dist` of a checkout); an installed package (the
+Docker image) has no source tree, so `DURASTACK_UI_DIR` names the directory instead."""
 
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
 
 from litestar import Response, Router, get
@@ -15,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import File
 
 UI_DIST = Path(__file__).resolve().parents[1] / "ui" / "dist"
+UI_DIR_VARIABLE = "DURASTACK_UI_DIR"
 API_PREFIXES = ("api", "schema")
 
 NOT_BUILT = """<!doctype html>
@@ -22,15 +27,22 @@ NOT_BUILT = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
 <h1>The durastack web UI is not built</h1>
 <p>Build it once with <code>scripts/build-ui</code> (it runs <code>npm ci</code> and <code>npm run build</code>
-in <code>ui/</code>; <code>scripts/up</code> does this too), then reload this page.</p>
+in <code>ui/</code>; <code>scripts/up</code> does this too), then reload this page. An installed server finds
+the build in <code>DURASTACK_UI_DIR</code>.</p>
 <p>The API works without it: <a href="/schema/swagger">/schema/swagger</a>.</p>
 </body></html>
 """
 
 
-def static_ui_router(dist: Path = UI_DIST) -> Router:
+def ui_dist() -> Path:
+    """`DURASTACK_UI_DIR` when set, else the checkout's `ui/dist`."""
+    configured = os.environ.get(UI_DIR_VARIABLE, "").strip()
+    return Path(configured).expanduser() if configured else UI_DIST
+
+
+def static_ui_router(dist: Path | None = None) -> Router:
     """GET `/` and every non-API path: a built file, else the UI's `index.html`."""
-    root = dist.resolve()
+    root = (dist or ui_dist()).resolve()
 
     def answer(relative: str) -> Response[str] | File:
         if relative.split("/", 1)[0] in API_PREFIXES:

@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.databases import SqliteDatabases
 from tests.support.durastack import REPO, DurastackProcesses
@@ -16,6 +16,8 @@ from tests.support.temporal import TemporalDevServer
 CHROMIUM = Path("/usr/bin/chromium")
 TEMPORAL_UI = "http://127.0.0.1:8233"
 PRICE = 3.6  # per replica and hour, so that costs and cost rates show
+SMALL = {"cpu": 0.1, "memory": "16MB"}
+LIVE = 30_000  # ms: the UI polls every 2 s; a graceful stop here takes about a second
 SCREENSHOTS = REPO / "test-output" / "ui"
 
 
@@ -79,6 +81,13 @@ def page(request: pytest.FixtureRequest, browser: Browser, deployment: Durastack
         screenshot(page, f"failed-{request.node.name}")
     context.close()
     assert not errors, "the page threw:\n" + "\n".join(errors)
+
+
+def sign_in(page: Page, token: str, username: str = "admin") -> None:
+    page.goto("/")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name=username)).to_be_visible()
 
 
 def screenshot(page: Page, name: str) -> Path:

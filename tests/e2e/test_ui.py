@@ -3,30 +3,20 @@ API, and everything else happens in the browser."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.e2e.conftest import PRICE, TEMPORAL_UI, screenshot
+from tests.e2e.conftest import LIVE, PRICE, SMALL, TEMPORAL_UI, screenshot, sign_in
 from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
-SMALL = {"cpu": 0.1, "memory": "16MB"}
-LIVE = 30_000  # ms: the UI polls every 2 s; a graceful stop here takes about a second
-
-
 def task(name: str, command: str = "sleep 300") -> dict[str, Any]:
     return {"type": "task", "name": name, "commands": [command], "resources": SMALL, "stop_duration": "1s"}
-
-
-def sign_in(page: Page, token: str) -> None:
-    page.goto("/")
-    page.get_by_label("Token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="admin")).to_be_visible()
 
 
 def run_row(page: Page, name: str) -> Any:
@@ -126,6 +116,8 @@ def test_run_details_shows_the_run_and_stops_it(page: Page, deployment: Durastac
 
     page.get_by_role("tab", name="Events").click()
     expect(page.get_by_role("tabpanel")).not_to_contain_text("No events")
+    expect(page.get_by_role("tabpanel")).to_contain_text("stop requested")
+    screenshot(page, "run-details-events")
     page.get_by_role("tab", name="Configuration").click()
     expect(page.get_by_test_id("configuration-yaml")).to_contain_text("echo hello-from-the-ui; sleep 300")
     screenshot(page, "run-details-configuration")
@@ -154,6 +146,16 @@ def test_scale_a_service_up_and_down(page: Page, deployment: DurastackProcesses)
     page.get_by_role("option", name="Replica 2").click()
     expect(page.get_by_test_id("log-lines")).to_contain_text("replica-2", timeout=LIVE)
     screenshot(page, "run-details-scaled-up")
+
+    # The host samples each replica every 5 s: a line per replica in both charts, growing live.
+    page.get_by_role("tab", name="Metrics").click()
+    for chart in ("cpu-chart", "memory-chart"):
+        for replica in range(3):
+            expect(page.get_by_test_id(chart)).to_contain_text(f"Replica {replica}", timeout=LIVE)
+        expect(page.get_by_test_id(chart)).to_have_attribute("data-fewest-samples", re.compile(r"^([2-9]|\d\d+)$"),
+                                                             timeout=LIVE)
+    expect(page.get_by_test_id("memory-chart")).to_contain_text(" MB")  # a y axis in bytes
+    screenshot(page, "run-details-metrics")
 
     page.get_by_role("spinbutton", name="Desired replicas").fill("1")
     page.get_by_role("button", name="Scale", exact=True).click()
@@ -187,3 +189,34 @@ def test_a_deleted_run_opens_by_id_with_its_logs(page: Page, deployment: Durasta
     expect(run_row(page, name)).to_have_count(0)
     page.get_by_text("Show deleted").click()
     expect(run_row(page, name)).to_contain_text("deleted", timeout=LIVE)
+
+
+def test_run_details_says_live_when_its_name_is_reused_and_when_it_is_deleted(
+        page: Page, deployment: DurastackProcesses) -> None:
+    api = deployment.client()
+    name = f"reused-{uuid.uuid4().hex[:6]}"
+    first = api.apply(task(name, "echo first; sleep 300"))
+    api.wait_for(name, lambda run: run["status"] == "running", what="running")
+
+    sign_in(page, deployment.token)
+    page.goto(f"/projects/main/runs/{name}?id={first['id']}")
+    expect(page.get_by_text("running", exact=True).first).to_be_visible(timeout=LIVE)
+    newer_notice = page.get_by_text("A newer run of this name has replaced this one")
+    expect(newer_notice).to_have_count(0)
+
+    # Another client stops it and submits the name again: the open page says so, without a reload.
+    api.ok("runs/stop", {"runs_names": [first["id"]], "abort": True})
+    api.wait_finished(name)
+    second = api.apply(task(name, "echo second; sleep 300"))
+    expect(newer_notice).to_be_visible(timeout=LIVE)
+    link = page.get_by_role("link", name=f"{name} (", exact=False)
+    expect(link).to_have_attribute("href", f"/projects/main/runs/{name}?id={second['id']}")
+    api.ok("runs/delete", {"runs_names": [first["id"]]})
+    expect(page.get_by_text("This run was deleted")).to_be_visible(timeout=LIVE)
+    screenshot(page, "run-details-replaced")
+
+    link.click()
+    expect(page).to_have_url(f"{deployment.url}/projects/main/runs/{name}?id={second['id']}")
+    expect(page.get_by_test_id("log-lines")).to_contain_text("second", timeout=LIVE)
+    expect(newer_notice).to_have_count(0)
+    api.ok("runs/stop", {"runs_names": [second["id"]], "abort": True})

@@ -19,6 +19,7 @@ from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 from temporalio.common import SearchAttributeKey
 
+from api.static_ui import UI_DIR_VARIABLE
 from cli.main import build_parser
 from core import search_attributes
 from core.units import parse_memory_mb
@@ -93,6 +94,31 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             keyword, _, arguments = line.strip().partition(" ")
             instructions.append((keyword.upper(), arguments.strip()))
     return instructions
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    """Each build stage's instructions after its FROM, by the stage's name (`AS name`); the last
+    stage, the image itself, is "final"."""
+    stages: list[tuple[str, list[tuple[str, str]]]] = []
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "FROM":
+            parts = arguments.split()
+            name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else f"stage-{len(stages)}"
+            stages.append((name, [(keyword, arguments)]))
+        elif stages:
+            stages[-1][1].append((keyword, arguments))
+    named = dict(stages[:-1])
+    named["final"] = stages[-1][1]
+    return named
+
+
+def copied_sources(instructions: list[tuple[str, str]]) -> set[str]:
+    sources: set[str] = set()
+    for keyword, arguments in instructions:
+        if keyword == "COPY":
+            sources.update(source.rstrip("/") for source in shlex.split(arguments)[:-1]
+                           if not source.startswith("--"))
+    return sources
 
 
 def dockerfile_exec_form(instruction: str) -> list[str]:
@@ -303,18 +329,50 @@ def test_postgres_creates_the_durastack_database(services: dict[str, dict[str, A
 
 
 def test_dockerfile_installs_the_project() -> None:
-    instructions = dockerfile_instructions()
+    instructions = dockerfile_stages()["final"]
     assert instructions[0] == ("FROM", "python:3.11-slim")
     runs = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
     assert re.search(r"\bpip install \.(\s|$)", runs)
     assert dockerfile_exec_form("ENTRYPOINT") == ["durastack"]
 
-    copied: set[str] = set()
-    for keyword, arguments in instructions:
-        if keyword == "COPY":
-            copied.update(source.rstrip("/") for source in shlex.split(arguments)[:-1])
+    copied = copied_sources(instructions)
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {pattern.rstrip("*").rstrip(".")
                 for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     missing = ({"pyproject.toml"} | packages) - copied
     assert not missing, f"the Dockerfile doesn't copy {sorted(missing)}, which `pip install .` needs"
+
+
+def build_ui_sources() -> list[str]:
+    """The files and directories under ui/ that scripts/build-ui rebuilds the UI for."""
+    match = re.search(r"^sources=\((?P<names>[^)]*)\)", (ROOT / "scripts" / "build-ui").read_text(), re.MULTILINE)
+    assert match, "scripts/build-ui no longer lists its sources as sources=(...)"
+    return match.group("names").split()
+
+
+def test_dockerfile_builds_the_ui_and_the_image_serves_it() -> None:
+    stages = dockerfile_stages()
+    assert "ui" in stages, "the Dockerfile should build the web UI in a stage named ui"
+    ui = stages["ui"]
+    image = ui[0][1].split()[0]
+    node_major = re.fullmatch(r"node:(\d+)(-[a-z]+)?", image)
+    assert node_major, f"the ui stage should build FROM a node image, not {image}"
+    engines = json.loads((ROOT / "ui" / "package.json").read_text())["engines"]["node"]
+    assert int(node_major.group(1)) >= int(re.findall(r"\d+", engines)[0]), f"ui/package.json wants node {engines}"
+
+    # Everything that makes a build is copied: the same list that scripts/build-ui watches.
+    missing = {f"ui/{name}" for name in build_ui_sources()} - copied_sources(ui)
+    assert not missing, f"the ui stage doesn't copy {sorted(missing)}"
+    runs = [arguments for keyword, arguments in ui if keyword == "RUN"]
+    assert any(run.startswith("npm ci") for run in runs), "install from package-lock.json (npm ci)"
+    assert runs[-1] == "npm run build"
+    workdir = [arguments for keyword, arguments in ui if keyword == "WORKDIR"][-1]
+
+    # The final image holds the build where DURASTACK_UI_DIR says, as api/static_ui.py reads it.
+    final = stages["final"]
+    copies = [shlex.split(arguments) for keyword, arguments in final if keyword == "COPY"]
+    from_ui = [argv for argv in copies if argv[0] == "--from=ui"]
+    assert len(from_ui) == 1 and from_ui[0][1].rstrip("/") == f"{workdir.rstrip('/')}/dist", from_ui
+    environment = dict(part.split("=", 1) for keyword, arguments in final if keyword == "ENV"
+                       for part in shlex.split(arguments))
+    assert environment.get(UI_DIR_VARIABLE) == from_ui[0][2].rstrip("/")

@@ -10,7 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath
 from litestar.testing import TestClient
 
-from api.static_ui import static_ui_router
+from api.static_ui import UI_DIR_VARIABLE, UI_DIST, static_ui_router, ui_dist
 
 
 @post("/api/project/{project_name:str}/runs/list", status_code=200)
@@ -78,3 +78,14 @@ def test_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
             response = http.get(path)
             assert response.status_code == 200
             assert "scripts/build-ui" in response.text
+
+
+def test_the_build_is_found_in_durastack_ui_dir(dist: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package (the Docker image) has no checkout around it."""
+    monkeypatch.delenv(UI_DIR_VARIABLE, raising=False)
+    assert ui_dist() == UI_DIST
+    monkeypatch.setenv(UI_DIR_VARIABLE, str(dist))
+    assert ui_dist() == dist
+    app = Litestar(route_handlers=[static_ui_router()])
+    with TestClient(app) as http:
+        assert http.get("/runs").text == "<html>the ui</html>"

@@ -3,18 +3,26 @@
 import AppLayout from "@cloudscape-design/components/app-layout";
 import Spinner from "@cloudscape-design/components/spinner";
 import TopNavigation from "@cloudscape-design/components/top-navigation";
-import { useEffect } from "react";
+import { type ReactNode, useEffect, useState } from "react";
+import type { ApiClient } from "./api/client";
+import type { UserInfo } from "./api/types";
 import { useSession } from "./auth/useSession";
+import { SideNav } from "./components/SideNav";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { ProjectsPage } from "./pages/ProjectsPage";
 import { RunDetailsPage } from "./pages/RunDetailsPage";
 import { RunsListPage } from "./pages/RunsListPage";
 import { SignInPage } from "./pages/SignInPage";
+import { SubmitPage } from "./pages/SubmitPage";
+import { UsersPage } from "./pages/UsersPage";
 import { NavigationContext } from "./routing/navigation";
+import type { Route } from "./routing/routes";
 import { useRoute } from "./routing/useRoute";
 
 export function App() {
   const { session, signIn, signOut } = useSession();
   const [route, navigate] = useRoute();
+  const [navigationOpen, setNavigationOpen] = useState(true);
 
   useEffect(() => {
     if (session.state === "signed_in" && route.kind === "home") navigate("/runs");
@@ -24,10 +32,7 @@ export function App() {
   if (session.state === "signed_out") return <SignInPage error={session.error} onSignIn={signIn} />;
 
   const { api, user } = session;
-  const page = route.kind === "run"
-    ? <RunDetailsPage key={`${route.project}/${route.name}/${route.id}`} api={api} project={route.project}
-        name={route.name} id={route.id} />
-    : route.kind === "not_found" ? <NotFoundPage path={route.path} /> : <RunsListPage api={api} />;
+  const page = pageOf(route, api, user);
 
   return (
     <NavigationContext.Provider value={navigate}>
@@ -35,7 +40,6 @@ export function App() {
         <TopNavigation
           identity={{ title: "durastack", href: "/runs", onFollow: (event) => { event.preventDefault(); navigate("/runs"); } }}
           utilities={[
-            { type: "button", text: "Runs", href: "/runs", onClick: (event) => { event.preventDefault(); navigate("/runs"); } },
             {
               type: "menu-dropdown", text: user.username, description: `global role: ${user.global_role}`,
               iconName: "user-profile",
@@ -45,7 +49,30 @@ export function App() {
           ]}
         />
       </div>
-      <AppLayout headerSelector="#top-nav" navigationHide toolsHide content={page} />
+      <AppLayout headerSelector="#top-nav" toolsHide navigation={<SideNav route={route} user={user} />}
+        navigationOpen={navigationOpen} onNavigationChange={({ detail }) => setNavigationOpen(detail.open)}
+        ariaLabels={{ navigation: "Side navigation", navigationToggle: "Open the side navigation",
+          navigationClose: "Close the side navigation" }}
+        content={page} />
     </NavigationContext.Provider>
   );
+}
+
+function pageOf(route: Route, api: ApiClient, user: UserInfo): ReactNode {
+  switch (route.kind) {
+    case "run":
+      return <RunDetailsPage key={`${route.project}/${route.name}/${route.id}`} api={api} project={route.project}
+        name={route.name} id={route.id} />;
+    case "submit":
+      return <SubmitPage api={api} project={route.project} />;
+    case "projects":
+      return <ProjectsPage api={api} user={user} />;
+    case "users":
+      return <UsersPage api={api} user={user} />;
+    case "not_found":
+      return <NotFoundPage path={route.path} />;
+    case "home":
+    case "runs":
+      return <RunsListPage api={api} />;
+  }
 }

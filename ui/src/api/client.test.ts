@@ -28,6 +28,19 @@ describe("ApiClient", () => {
     expect(request?.init.body).toBe("{}");
   });
 
+  it("gets with the query parameters that are set", async () => {
+    const seen: { url: string; init: RequestInit }[] = [];
+    const client = new ApiClient("t0ken", "http://server", async (url, init) => {
+      seen.push({ url, init });
+      return new Response(JSON.stringify({ metrics: [] }));
+    });
+    expect(await client.get("/api/m", { replica_num: 0, after: null, run_id: "a b" })).toEqual({ metrics: [] });
+    expect(seen[0]?.url).toBe("http://server/api/m?replica_num=0&run_id=a+b");
+    expect(seen[0]?.init.method).toBe("GET");
+    expect(seen[0]?.init.body).toBeUndefined();
+    expect(new Headers(seen[0]?.init.headers).get("Authorization")).toBe("Bearer t0ken");
+  });
+
   it("carries the server's detail and field on a refusal", async () => {
     const body = { status_code: 400, detail: "run_spec.configuration.resources.memory: 'lots' is not a size",
       field: "run_spec.configuration.resources.memory" };

@@ -24,14 +24,27 @@ export class ApiClient {
     private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
   ) {}
 
-  async post<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+  post<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+    return this.send(path, { method: "POST", body: JSON.stringify(body), signal });
+  }
+
+  /** A GET with query parameters (the metrics endpoints); unset parameters are left out. */
+  get<T>(path: string, params: Record<string, string | number | null | undefined> = {},
+    signal?: AbortSignal): Promise<T> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== null && value !== undefined) query.set(name, String(value));
+    }
+    const search = query.toString();
+    return this.send(search ? `${path}?${search}` : path, { method: "GET", signal });
+  }
+
+  private async send<T>(path: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<T> {
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
-        method: "POST",
+        ...init,
         headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        signal,
       });
     } catch (error) {
       if (error instanceof DOMException && error.name === "AbortError") throw error;

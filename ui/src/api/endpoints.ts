@@ -1,13 +1,40 @@
 // The API's endpoints that the UI calls, one function each.
 
 import type { ApiClient } from "./client";
-import type { JobLogs, ListRunsFilter, ProjectInfo, Run, RunOutcomes, UserInfo } from "./types";
+import type {
+  JobLogs,
+  JobMetrics,
+  ListRunsFilter,
+  ProjectInfo,
+  ProjectWithMembers,
+  Run,
+  RunOutcomes,
+  RunPlan,
+  RunSpec,
+  UserInfo,
+} from "./types";
 
 const project = (name: string): string => `/api/project/${encodeURIComponent(name)}`;
 
 export const getMyUser = (api: ApiClient): Promise<UserInfo> => api.post("/api/users/get_my_user");
 
-export const listProjects = (api: ApiClient): Promise<ProjectInfo[]> => api.post("/api/projects/list");
+export const listProjects = (api: ApiClient, signal?: AbortSignal): Promise<ProjectInfo[]> =>
+  api.post("/api/projects/list", {}, signal);
+
+/** A project and its members (members only; every project for a global admin). */
+export const getProject = (api: ApiClient, projectName: string, signal?: AbortSignal): Promise<ProjectWithMembers> =>
+  api.post(`/api/projects/${encodeURIComponent(projectName)}/get`, {}, signal);
+
+/** Every user: global admins only (403 for anyone else). */
+export const listUsers = (api: ApiClient, signal?: AbortSignal): Promise<UserInfo[]> =>
+  api.post("/api/users/list", {}, signal);
+
+/** What `applyRun` would do with this spec, so that the page can ask the right question first. */
+export const getPlan = (api: ApiClient, projectName: string, runSpec: RunSpec): Promise<RunPlan> =>
+  api.post(`${project(projectName)}/runs/get_plan`, { run_spec: runSpec });
+
+export const applyRun = (api: ApiClient, projectName: string, runSpec: RunSpec): Promise<Run> =>
+  api.post(`${project(projectName)}/runs/apply`, { run_spec: runSpec });
 
 /** Runs of every project the caller may see, newest first. */
 export const listRuns = (api: ApiClient, filter: ListRunsFilter, signal?: AbortSignal): Promise<Run[]> =>
@@ -29,3 +56,11 @@ export const scaleRuns = (api: ApiClient, projectName: string, runs: string[], r
 export const pollLogs = (api: ApiClient, projectName: string,
   query: { run_id: string; replica_num: number; next_token: string | null; limit?: number },
   signal?: AbortSignal): Promise<JobLogs> => api.post(`${project(projectName)}/logs/poll`, query, signal);
+
+/** One replica's CPU and memory samples of the run with this id, oldest first; `after` (a sample's
+ * timestamp) asks only for newer ones. */
+export const jobMetrics = (api: ApiClient, projectName: string,
+  query: { run_name: string; run_id: string; replica_num: number; after: string | null; limit: number },
+  signal?: AbortSignal): Promise<JobMetrics> =>
+  api.get(`${project(projectName)}/metrics/job/${encodeURIComponent(query.run_name)}`,
+    { run_id: query.run_id, replica_num: query.replica_num, after: query.after, limit: query.limit }, signal);

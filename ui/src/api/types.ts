@@ -106,11 +106,59 @@ export interface JobLogs {
   next_token: string | null;
 }
 
+export interface FieldChange {
+  field: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** What `apply` would do with a configuration (`runs/get_plan`). */
+export interface RunPlan {
+  run_name: string | null;
+  action: "create" | "update" | "no_change" | "replace";
+  current_run: Run | null;
+  finished_runs: number;
+  changes: FieldChange[];
+  message: string;
+}
+
+export interface RunSpec {
+  configuration: Record<string, unknown>;
+  run_name: string | null;
+}
+
+/** One replica's samples: a series per metric (cpu_usage_percent, memory_working_set_bytes), oldest first. */
+export interface Metric {
+  name: string;
+  timestamps: string[];
+  values: number[];
+}
+
+export interface JobMetrics {
+  metrics: Metric[];
+}
+
+export type GlobalRole = "admin" | "user";
+export type ProjectRole = "admin" | "manager" | "user";
+
 export interface UserInfo {
   username: string;
-  global_role: string;
+  global_role: GlobalRole;
+  created_at: string;
 }
 
 export interface ProjectInfo {
   project_name: string;
+  created_at: string;
+  /** The caller's role; null for a global admin who is not a member. */
+  project_role: ProjectRole | null;
+}
+
+export interface Member {
+  username: string;
+  project_role: ProjectRole;
+}
+
+export interface ProjectWithMembers extends ProjectInfo {
+  members: Member[];
 }

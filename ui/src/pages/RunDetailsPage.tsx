@@ -1,4 +1,4 @@
-// One run: its header and actions, its replicas, and tabs for logs, events and configuration.
+// One run: its header and actions, its replicas, and tabs for logs, metrics, events and configuration.
 // By name it is the latest run of that name that is not deleted; by id, any run.
 
 import Alert from "@cloudscape-design/components/alert";
@@ -12,9 +12,9 @@ import Link from "@cloudscape-design/components/link";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
 import Tabs from "@cloudscape-design/components/tabs";
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
-import { getRun, scaleRuns } from "../api/endpoints";
+import { getRun, listRuns, scaleRuns } from "../api/endpoints";
 import type { Run } from "../api/types";
 import { Status } from "../components/Status";
 import { useFlash } from "../hooks/useFlash";
@@ -22,6 +22,7 @@ import { usePolling } from "../hooks/usePolling";
 import { ConfigurationTab } from "../run/ConfigurationTab";
 import { EventsTab } from "../run/EventsTab";
 import { LogsTab } from "../run/LogsTab";
+import { MetricsTab } from "../run/MetricsTab";
 import { ReplicasTable } from "../run/ReplicasTable";
 import { ScaleControl } from "../run/ScaleControl";
 import { useFollow } from "../routing/navigation";
@@ -45,15 +46,20 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
   const flash = useFlash();
   const [busy, setBusy] = useState<Exclude<BatchAction, "scale"> | null>(null);
   // Opened by name, the page follows the run it found first, even once that run is deleted or a
-  // newer run takes the name.
+  // newer run takes the name; each poll also reads the latest run of the name, to say so.
   const shownId = useRef(id);
-  const polled = usePolling(async (signal) => {
-    const found = await getRun(api, project, shownId.current ? { id: shownId.current } : { run_name: name }, signal);
-    shownId.current = found.id;
-    return found;
+  const polled = usePolling(async (signal): Promise<Shown> => {
+    if (!shownId.current) {
+      const found = await getRun(api, project, { run_name: name }, signal);
+      shownId.current = found.id;
+      return { run: found, latest: found };
+    }
+    const [found, latest] = await Promise.all([getRun(api, project, { id: shownId.current }, signal),
+      latestOfName(api, project, name, signal)]);
+    return { run: found, latest };
   }, POLL_MS, `${project}/${name}/${id}`);
-  const run = polled.data;
-  const newer = useNewerRun(api, project, name, id);
+  const run = polled.data?.run;
+  const latest = polled.data?.latest ?? null;
 
   if (!run) {
     return polled.error
@@ -114,11 +120,12 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
         <Flashbar items={flash.items} />
         {polled.error && <Alert type="warning" header="Showing the last state read">{polled.error.message}</Alert>}
         {run.deleted && <Alert type="info">This run was deleted. It stays in history and opens by its id.</Alert>}
-        {newer && newer.id !== run.id && (
-          <Alert type="info">
+        {latest && latest.id !== run.id && (
+          <Alert type="info" header={latest.submitted_at > run.submitted_at
+            ? "A newer run of this name has replaced this one" : "This is not the latest run of this name"}>
             The latest run of this name that is not deleted is{" "}
-            <Link href={runHref(newer.project_name, newer.run_name, newer.id)} onFollow={follow}>
-              {newer.run_name} ({newer.status})
+            <Link href={runHref(latest.project_name, latest.run_name, latest.id)} onFollow={follow}>
+              {latest.run_name} ({latest.status})
             </Link>
             . This page shows run {run.id}.
           </Alert>
@@ -152,6 +159,7 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
           <Tabs
             tabs={[
               { id: "logs", label: "Logs", content: <LogsTab api={api} run={run} /> },
+              { id: "metrics", label: "Metrics", content: <MetricsTab api={api} run={run} /> },
               { id: "events", label: "Events", content: <EventsTab events={run.events} /> },
               { id: "configuration", label: "Configuration", content: <ConfigurationTab configuration={run.configuration} /> },
             ]}
@@ -162,17 +170,15 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
   );
 }
 
-/** When the page shows a run by id: the latest run of its name, if that is another run. */
-function useNewerRun(api: ApiClient, project: string, name: string, id: string | null): Run | null {
-  const [newer, setNewer] = useState<Run | null>(null);
-  useEffect(() => {
-    if (!id) return;
-    const controller = new AbortController();
-    getRun(api, project, { run_name: name }, controller.signal).then(
-      (latest) => setNewer(latest.id === id ? null : latest),
-      () => setNewer(null), // no run of that name is left (deleted): nothing newer to point to
-    );
-    return () => controller.abort();
-  }, [api, project, name, id]);
-  return newer;
+interface Shown {
+  run: Run;
+  /** The latest run of the name that is not deleted; null when there is none (all deleted). */
+  latest: Run | null;
+}
+
+/** The newest run of the name that is not deleted: what `get` by name answers (an active run is
+ * always its name's newest), read from the list, which costs no query of a workflow. */
+async function latestOfName(api: ApiClient, project: string, name: string, signal: AbortSignal): Promise<Run | null> {
+  const [latest] = await listRuns(api, { project_name: project, run_name: name, include_deleted: false, limit: 1 }, signal);
+  return latest ?? null;
 }

@@ -20,7 +20,7 @@ import { Status } from "../components/Status";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
 import { useFollow } from "../routing/navigation";
-import { runHref } from "../routing/routes";
+import { runHref, submitHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
 import { formatCost, formatTime, replicasLabel, runHosts } from "../runs/format";
 import { type Cursor, cursorAfter, DEFAULT_FILTERS, listBody, type RunFilters } from "../runs/listQuery";
@@ -124,6 +124,7 @@ export function RunsListPage({ api }: { api: ApiClient }) {
                 <Button disabled={!active.length || !!busy} loading={busy === "stop"} onClick={() => void act("stop")}>Stop</Button>
                 <Button disabled={!active.length || !!busy} loading={busy === "abort"} onClick={() => void act("abort")}>Abort</Button>
                 <Button disabled={!finished.length || !!busy} loading={busy === "delete"} onClick={() => void act("delete")}>Delete</Button>
+                <Button variant="primary" href={submitHref(filters.project)} onFollow={follow}>Submit a run</Button>
               </SpaceBetween>
             }
           >
@@ -182,6 +183,7 @@ export function RunsListPage({ api }: { api: ApiClient }) {
           { id: "submitted", header: "Submitted", cell: (run) => formatTime(run.submitted_at) },
           { id: "finished", header: "Finished", cell: (run) => formatTime(run.finished_at) },
           { id: "cost", header: "Cost", cell: (run) => formatCost(run.cost) },
+          { id: "cost_rate", header: "Cost rate", cell: (run) => `${formatCost(run.cost_per_hour)}/h` },
           { id: "host", header: "Host", cell: runHosts },
         ]}
       />

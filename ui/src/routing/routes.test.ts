@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRoute, routeHref, runHref } from "./routes";
+import { parseRoute, routeHref, runHref, submitHref } from "./routes";
 
 describe("parseRoute", () => {
   it("knows the home page and the runs list, with or without a trailing slash", () => {
@@ -21,7 +21,15 @@ describe("parseRoute", () => {
     expect(parseRoute("/projects/my%20lab/runs/a%2Fb")).toEqual({ kind: "run", project: "my lab", name: "a/b", id: null });
   });
 
+  it("knows the submit page, with or without a project, and the admin pages", () => {
+    expect(parseRoute("/submit")).toEqual({ kind: "submit", project: null });
+    expect(parseRoute("/projects/my%20lab/submit/")).toEqual({ kind: "submit", project: "my lab" });
+    expect(parseRoute("/projects")).toEqual({ kind: "projects" });
+    expect(parseRoute("/users")).toEqual({ kind: "users" });
+  });
+
   it("calls anything else not found", () => {
+    expect(parseRoute("/projects/%E0%A4%A/submit")).toEqual({ kind: "not_found", path: "/projects/%E0%A4%A/submit" });
     expect(parseRoute("/projects/main")).toEqual({ kind: "not_found", path: "/projects/main" });
     expect(parseRoute("/projects/main/runs/a/b")).toEqual({ kind: "not_found", path: "/projects/main/runs/a/b" });
     expect(parseRoute("/projects/%E0%A4%A/runs/x")).toEqual({ kind: "not_found", path: "/projects/%E0%A4%A/runs/x" });
@@ -36,5 +44,10 @@ describe("routeHref", () => {
     expect(parseRoute(path ?? "", `?${search}`)).toEqual({ kind: "run", project: "my lab", name: "a/b", id: "id 1" });
     expect(routeHref({ kind: "runs" })).toBe("/runs");
     expect(routeHref({ kind: "home" })).toBe("/");
+    for (const route of [{ kind: "submit", project: "my lab" }, { kind: "submit", project: null }, { kind: "projects" },
+      { kind: "users" }] as const) {
+      expect(parseRoute(routeHref(route))).toEqual(route);
+    }
+    expect(submitHref("a/b")).toBe("/projects/a%2Fb/submit");
   });
 });

@@ -4,12 +4,21 @@ export type Route =
   | { kind: "home" }
   | { kind: "runs" }
   | { kind: "run"; project: string; name: string; id: string | null }
+  | { kind: "submit"; project: string | null }
+  | { kind: "projects" }
+  | { kind: "users" }
   | { kind: "not_found"; path: string };
 
 export function parseRoute(pathname: string, search = ""): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { kind: "home" };
   if (path === "/runs") return { kind: "runs" };
+  if (path === "/submit") return { kind: "submit", project: null };
+  if (path === "/projects") return { kind: "projects" };
+  if (path === "/users") return { kind: "users" };
+  const submit = /^\/projects\/([^/]+)\/submit$/.exec(path);
+  const project = submit ? safeDecode(submit[1] ?? "") : null;
+  if (project) return { kind: "submit", project };
   const match = /^\/projects\/([^/]+)\/runs\/([^/]+)$/.exec(path);
   if (match) {
     const [, project = "", name = ""] = match;
@@ -32,6 +41,12 @@ export function routeHref(route: Route): string {
       const base = `/projects/${encodeURIComponent(route.project)}/runs/${encodeURIComponent(route.name)}`;
       return route.id ? `${base}?id=${encodeURIComponent(route.id)}` : base;
     }
+    case "submit":
+      return route.project ? `/projects/${encodeURIComponent(route.project)}/submit` : "/submit";
+    case "projects":
+      return "/projects";
+    case "users":
+      return "/users";
     case "not_found":
       return route.path;
   }
@@ -47,3 +62,5 @@ function safeDecode(part: string): string | null {
     return null;
   }
 }
+
+export const submitHref = (project: string | null): string => routeHref({ kind: "submit", project });
