@@ -52,6 +52,13 @@ DYNAMIC_CONFIG: dict[str, int] = {
 }
 
 
+# The dev server's SQLite defaults to a rollback journal synced on every commit: a file created,
+# synced and deleted per transaction, the largest part of its CPU when many runs stop at once.
+# WAL with NORMAL sync keeps every commit across a crash of the server process (the durability
+# runs need); only a power loss can drop the last commits.
+SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal"}
+
+
 def dynamic_config_flags() -> list[str]:
     return [flag for key, value in DYNAMIC_CONFIG.items() for flag in ("--dynamic-config-value", f"{key}={value}")]
 
@@ -61,7 +68,8 @@ def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Pa
     `ui_port=None` runs it headless."""
     command = [temporal_binary(), "server", "start-dev", "--db-filename", str(db_file),
                "--ip", "127.0.0.1", "--port", str(port), "--log-level", "warn",
-               *search_attributes.dev_server_flags(), *dynamic_config_flags()]
+               *search_attributes.dev_server_flags(), *dynamic_config_flags(),
+               *(flag for key, value in SQLITE_PRAGMAS.items() for flag in ("--sqlite-pragma", f"{key}={value}"))]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     log.info("starting temporal dev server", port=port, ui_port=ui_port, db_file=str(db_file))
     with open(log_file, "ab") as output:

@@ -92,7 +92,8 @@ class Capacity:
                 update(InstanceModel)
                 .where(InstanceModel.submission_id == submission_id, InstanceModel.released_at.is_(None))
                 .values(released_at=utcnow())
-                .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb))).first()
+                .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
+                .execution_options(synchronize_session=False))).first()
         if released is not None:
             self._freed_cpu_milli += released.cpu_milli
             self._freed_memory_mb += released.memory_mb

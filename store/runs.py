@@ -107,7 +107,9 @@ class RunStore:
         async with self._db.write() as session:
             result = await session.execute(
                 update(RunModel).where(RunModel.id == state.run_id, RunModel.version < state.version)
-                .values(**values))
+                .values(**values)
+                # No ORM objects of runs live in this session: skip evaluating the WHERE against them.
+                .execution_options(synchronize_session=False))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def by_id(self, project_id: str, run_id: str) -> RunModel | None:

@@ -169,18 +169,35 @@ class LocalCompute(Compute):
         pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
         if pgid is None or not _runner_alive(job_dir) or not psutil.pid_exists(pgid):
             return []
-        children = self._children_table()
         pids, pending = [pgid], [pgid]
         while pending:
-            found = children.get(pending.pop(), [])
+            found = self._children_of(pending.pop())
             pids += found
             pending += found
         return pids
 
+    def _children_of(self, pid: int) -> list[int]:
+        """Linux lists each thread's children in /proc: a few small reads per replica, where
+        asking psutil means reading the parent of every process on the host. Kernels without
+        that file (CONFIG_PROC_CHILDREN) get a host-wide table, built at most once a second."""
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return []  # gone
+        children: list[int] = []
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as listing:
+                    children += [int(child) for child in listing.read().split()]
+            except FileNotFoundError:
+                if not os.path.exists(f"/proc/{pid}/task/{task}"):
+                    continue  # the thread ended
+                return self._children_table().get(pid, [])
+            except OSError:
+                continue
+        return children
+
     def _children_table(self) -> dict[int, list[int]]:
-        """Parent pid → child pids for the whole host. Finding a process's children means
-        reading every process's parent, so the table is built at most once a second and shared
-        by all replicas, instead of one full scan per replica per sample."""
         now = time.monotonic()
         if now - self._children_read_at > _PROCESS_TABLE_SECONDS:
             table: dict[int, list[int]] = defaultdict(list)

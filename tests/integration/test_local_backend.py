@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from pydantic import ValidationError
 
@@ -99,6 +100,24 @@ async def test_terminate_graceful_then_kill(tmp_path: Path) -> None:
     assert signals == ["graceful", "stubborn", "stubborn"]  # SIGTERM, then SIGKILL
     assert (await wait_exit(backend, "stubborn")).exit_code == 137
     assert time.monotonic() - started < 5
+
+
+async def test_process_ids_cover_the_whole_process_tree(tmp_path: Path) -> None:
+    backend = compute(tmp_path)
+    await backend.run_job(job("tree", "sh -c 'sleep 30 & sleep 31; wait' & sleep 32 & wait"))
+    for _ in range(100):  # the shells start their children within a few ms; 5 s at most
+        if len(backend.process_ids("tree")) == 5:
+            break
+        await asyncio.sleep(0.05)
+    pids = backend.process_ids("tree")
+    # The job's shell, its two children (an inner shell and sleep 32), and the inner shell's two.
+    assert len(pids) == 5
+    assert sorted(psutil.Process(pid).name() for pid in pids)[-3:] == ["sleep", "sleep", "sleep"]
+    # /proc's per-thread child lists agree with a scan of every process's parent.
+    assert sorted(backend._children_of(pids[0])) == sorted(backend._children_table()[pids[0]])
+    await backend.terminate_job("tree", abort=True, grace_seconds=0, heartbeat=lambda: None, signalled=lambda: None)
+    await wait_exit(backend, "tree")
+    assert backend.process_ids("tree") == []
 
 
 async def test_working_dir(tmp_path: Path) -> None:
