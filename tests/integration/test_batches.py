@@ -57,6 +57,17 @@ def submit_mixed(api: ApiClient, prefix: str) -> list[str]:
     return names + fresh
 
 
+def wait_for_states(api: ApiClient, wanted: set[str], timeout: float = 60) -> set[str]:
+    """The active runs' statuses once they include `wanted` (the workflows of the runs submitted
+    last may not have looked for capacity yet), or as they are at the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {run["status"] for run in api.ok("runs/list", {"only_active": True, "limit": 1000})}
+        if wanted <= states or time.monotonic() > deadline:
+            return states
+        time.sleep(0.2)
+
+
 def batch_operations(deployment: DurastackProcesses) -> list[tuple[int, int, int]]:
     """(runs, signals delivered, signals failed) of each batch operation the API's log says it
     started, as the Temporal server reports it once finished."""
@@ -85,7 +96,7 @@ def test_one_request_stops_200_runs_in_every_state_and_none_is_lost(deploy: Depl
     api = deployment.client()
     for round_num in range(5):
         names = submit_mixed(api, f"r{round_num}")
-        states = {run["status"] for run in api.ok("runs/list", {"only_active": True, "limit": 1000})}
+        states = wait_for_states(api, {"running", "pending"})
         assert {"running", "pending"} <= states, states
 
         response = api.ok("runs/stop", {"runs_names": names})

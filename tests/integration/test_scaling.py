@@ -84,11 +84,12 @@ def test_scale_down_removes_replicas_not_yet_running_first(deploy: Deploy) -> No
     api.apply(service("tight"))
     running(api, "tight", 1)
     api.ok("runs/scale", {"runs_names": ["tight"], "replicas": 3})
-    run = api.wait_for("tight", lambda run: run["status_message"].startswith("waiting for capacity")
-                       or any(s["status_message"].startswith("waiting") for s in current(run).values()),
-                       what="a replica waiting for capacity")
+    # Two running and one waiting: were the other new replica still provisioning, it would be
+    # "not yet running" too, and the newer of the two would go first.
+    run = api.wait_for("tight", lambda run: sorted(s["status"] for s in current(run).values())
+                       == ["running", "running", "submitted"], what="two replicas running, one waiting")
     waiting = [num for num, s in current(run).items() if s["status"] == "submitted"]
-    assert len(waiting) == 1
+    assert current(run)[waiting[0]]["status_message"].startswith("waiting for capacity")
     api.ok("runs/scale", {"runs_names": ["tight"], "replicas": 2})
     run = api.wait_for("tight", lambda run: current(run)[waiting[0]]["status"] == "terminated", what="removed")
     assert current(run)[waiting[0]]["termination_reason"] == "scaled_down"
