@@ -42,26 +42,19 @@ class ApiClient:
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST /api/project/{project}/{path}; the decoded JSON answer."""
-        try:
-            response = self._http.post(f"/api/project/{self.project}/{path}", json=body)
-        except httpx.HTTPError as error:
-            raise self._unreachable(error) from None
-        _raise_for_status(response)
-        return response.json()
+        return self._request("POST", f"/api/project/{self.project}/{path}", json=body)
 
     def post_outside_project(self, path: str, body: dict[str, Any]) -> Any:
         """POST /api/{path} (users, tokens, projects); the decoded JSON answer."""
-        try:
-            response = self._http.post(f"/api/{path}", json=body)
-        except httpx.HTTPError as error:
-            raise self._unreachable(error) from None
-        _raise_for_status(response)
-        return response.json()
+        return self._request("POST", f"/api/{path}", json=body)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET /api/project/{project}/{path}; the decoded JSON answer."""
+        return self._request("GET", f"/api/project/{self.project}/{path}", params=params)
+
+    def _request(self, method: str, url: str, **options: Any) -> Any:
         try:
-            response = self._http.get(f"/api/project/{self.project}/{path}", params=params)
+            response = self._http.request(method, url, **options)
         except httpx.HTTPError as error:
             raise self._unreachable(error) from None
         _raise_for_status(response)

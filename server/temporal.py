@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import structlog
@@ -59,8 +60,9 @@ DYNAMIC_CONFIG: dict[str, int] = {
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal"}
 
 
-def dynamic_config_flags() -> list[str]:
-    return [flag for key, value in DYNAMIC_CONFIG.items() for flag in ("--dynamic-config-value", f"{key}={value}")]
+def _repeated_flag(option: str, settings: Mapping[str, object]) -> list[str]:
+    """`--option key=value` for each setting."""
+    return [flag for key, value in settings.items() for flag in (option, f"{key}={value}")]
 
 
 def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Path) -> subprocess.Popen[bytes]:
@@ -68,8 +70,8 @@ def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Pa
     `ui_port=None` runs it headless."""
     command = [temporal_binary(), "server", "start-dev", "--db-filename", str(db_file),
                "--ip", "127.0.0.1", "--port", str(port), "--log-level", "warn",
-               *search_attributes.dev_server_flags(), *dynamic_config_flags(),
-               *(flag for key, value in SQLITE_PRAGMAS.items() for flag in ("--sqlite-pragma", f"{key}={value}"))]
+               *search_attributes.dev_server_flags(), *_repeated_flag("--dynamic-config-value", DYNAMIC_CONFIG),
+               *_repeated_flag("--sqlite-pragma", SQLITE_PRAGMAS)]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     log.info("starting temporal dev server", port=port, ui_port=ui_port, db_file=str(db_file))
     with open(log_file, "ab") as output:

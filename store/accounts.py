@@ -99,6 +99,13 @@ def _token(row: TokenModel, user_name: str) -> Token:
     return Token(row.id, user_name, row.name, row.created_at, row.revoked_at)
 
 
+def _new_token_row(user_id: str, name: str) -> tuple[TokenModel, str]:
+    """A token's row, which keeps only its hash, and its secret."""
+    secret = new_token()
+    return TokenModel(id=str(uuid.uuid4()), user_id=user_id, token_hash=hash_token(secret), name=name,
+                      created_at=utcnow()), secret
+
+
 class Accounts:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -133,10 +140,8 @@ class Accounts:
 
     async def add_user(self, name: str, global_role: GlobalRole, token_name: str = "") -> tuple[User, IssuedToken]:
         """A user and their first token, in one transaction."""
-        secret = new_token()
         row = UserModel(id=str(uuid.uuid4()), name=name, global_role=global_role.value, created_at=utcnow())
-        token = TokenModel(id=str(uuid.uuid4()), user_id=row.id, token_hash=hash_token(secret), name=token_name,
-                           created_at=utcnow())
+        token, secret = _new_token_row(row.id, token_name)
         try:
             async with self._db.write() as session:
                 session.add(row)
@@ -171,9 +176,7 @@ class Accounts:
     # -- tokens ---------------------------------------------------------------------------------
 
     async def issue_token(self, user: User, name: str = "") -> IssuedToken:
-        secret = new_token()
-        row = TokenModel(id=str(uuid.uuid4()), user_id=user.id, token_hash=hash_token(secret), name=name,
-                         created_at=utcnow())
+        row, secret = _new_token_row(user.id, name)
         async with self._db.write() as session:
             session.add(row)
         return IssuedToken(_token(row, user.name), secret)

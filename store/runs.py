@@ -194,12 +194,11 @@ class RunStore:
                 update(RunModel).where(RunModel.id.in_(list(run_ids)), RunModel.active.is_(False))
                 .values(deleted=True, updated_at=utcnow()))
 
-    async def mark_name_deleted(self, project_id: str, run_name: str, owner_id: str | None) -> int:
-        """Every finished run of the name (only `owner_id`'s when given); how many were marked."""
+    async def mark_name_deleted(self, project_id: str, run_name: str, owner_id: str | None) -> None:
+        """Every finished run of the name (only `owner_id`'s when given)."""
         query = update(RunModel).where(RunModel.project_id == project_id, RunModel.run_name == run_name,
                                        RunModel.active.is_(False), RunModel.deleted.is_(False))
         if owner_id is not None:
             query = query.where(RunModel.user_id == owner_id)
         async with self._db.write() as session:
-            result = await session.execute(query.values(deleted=True, updated_at=utcnow()))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+            await session.execute(query.values(deleted=True, updated_at=utcnow()))
