@@ -11,7 +11,7 @@ from typing import Any
 from cli.api_client import ApiClient
 from cli.client_command import EXIT_FAILURE, add_client_parser, confirm, stdin_is_terminal, with_client
 from cli.log_commands import print_followed_logs
-from cli.output import is_finished, print_error, print_line, print_outcomes, status_text
+from cli.output import is_finished, print_error, print_line, print_outcomes, run_status_text
 from cli.run_spec import load_run_spec
 from core.configuration import ConfigurationError
 
@@ -127,8 +127,7 @@ def _refresh(client: ApiClient, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status(run: dict[str, Any]) -> None:
-    reason = run["termination_reason"] if is_finished(run["status"]) else None
-    print(f"{run['run_name']}: {status_text(run['status'], reason)}", file=sys.stderr, flush=True)
+    print(f"{run['run_name']}: {run_status_text(run)}", file=sys.stderr, flush=True)
 
 
 def _detach(client: ApiClient, run_name: str, stop: bool) -> int:

@@ -65,16 +65,25 @@ def is_finished(status: str) -> bool:
     return RunStatus(status).is_finished
 
 
-def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
-    """One row per run, then one indented row per replica showing its latest submission."""
+def run_status_text(run: dict[str, Any]) -> str:
+    """A run's status, with its termination reason once it has finished."""
+    return status_text(run["status"], run["termination_reason"] if is_finished(run["status"]) else None)
+
+
+def _runs_table_with(*columns: str) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NAME", "STATUS", "REPLICAS", "HOST", "EXIT", "SUBMITTED", "COST"):
+    for column in columns:
         # In a narrow terminal a long status wraps rather than losing its end to an ellipsis.
         table.add_column(column, no_wrap=column != "STATUS", min_width=12 if column == "STATUS" else None)
+    return table
+
+
+def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
+    """One row per run, then one indented row per replica showing its latest submission."""
+    table = _runs_table_with("NAME", "STATUS", "REPLICAS", "HOST", "EXIT", "SUBMITTED", "COST")
     for run in runs:
-        reason = run["termination_reason"] if is_finished(run["status"]) else None
         name = f"{run['run_name']} (deleted)" if run["deleted"] else run["run_name"]
-        table.add_row(name, status_text(run["status"], reason),
+        table.add_row(name, run_status_text(run),
                       f"{run['running_replicas']}/{run['desired_replicas']}", "", "",
                       relative_time(datetime.fromisoformat(run["submitted_at"]), now),
                       format_cost(run["cost"]))
@@ -93,12 +102,9 @@ def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
 
 def history_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
     """One row per run that used a name, newest first."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "STATUS", "SUBMITTED", "FINISHED", "COST"):
-        table.add_column(column, no_wrap=column != "STATUS", min_width=12 if column == "STATUS" else None)
+    table = _runs_table_with("ID", "STATUS", "SUBMITTED", "FINISHED", "COST")
     for run in runs:
-        reason = run["termination_reason"] if is_finished(run["status"]) else None
-        status = status_text(run["status"], reason) + (", deleted" if run["deleted"] else "")
+        status = run_status_text(run) + (", deleted" if run["deleted"] else "")
         finished = run["finished_at"]
         table.add_row(run["id"], status, relative_time(datetime.fromisoformat(run["submitted_at"]), now),
                       relative_time(datetime.fromisoformat(finished), now) if finished else "",
