@@ -105,14 +105,19 @@ async def test_terminate_graceful_then_kill(tmp_path: Path) -> None:
 async def test_process_ids_cover_the_whole_process_tree(tmp_path: Path) -> None:
     backend = compute(tmp_path)
     await backend.run_job(job("tree", "sh -c 'sleep 30 & sleep 31; wait' & sleep 32 & wait"))
-    for _ in range(100):  # the shells start their children within a few ms; 5 s at most
-        if len(backend.process_ids("tree")) == 5:
+    def sleeps(pids: list[int]) -> list[str]:
+        return sorted(psutil.Process(pid).name() for pid in pids)[-3:]
+
+    # The shells start their children within a few ms (a child is named "sh" until it execs
+    # sleep); 5 s at most.
+    for _ in range(100):
+        pids = backend.process_ids("tree")
+        if len(pids) == 5 and sleeps(pids) == ["sleep", "sleep", "sleep"]:
             break
         await asyncio.sleep(0.05)
-    pids = backend.process_ids("tree")
     # The job's shell, its two children (an inner shell and sleep 32), and the inner shell's two.
     assert len(pids) == 5
-    assert sorted(psutil.Process(pid).name() for pid in pids)[-3:] == ["sleep", "sleep", "sleep"]
+    assert sleeps(pids) == ["sleep", "sleep", "sleep"]
     # /proc's per-thread child lists agree with a scan of every process's parent.
     assert sorted(backend._children_of(pids[0])) == sorted(backend._children_table()[pids[0]])
     await backend.terminate_job("tree", abort=True, grace_seconds=0, heartbeat=lambda: None, signalled=lambda: None)
