@@ -49,9 +49,9 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def print_table(title: str, rows: Sequence[tuple[str, str, str]]) -> None:
-    """metric | result | target, aligned, under a title line."""
-    header = ("metric", "result", "target")
+def print_table(title: str, rows: Sequence[tuple[str, str, str]],
+                header: tuple[str, str, str] = ("metric", "result", "target")) -> None:
+    """metric | result | target (or another header), aligned, under a title line."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     print(f"\n{title}")
     for row in [header, tuple("-" * width for width in widths), *rows]:

@@ -180,6 +180,24 @@ def test_runs_that_cannot_both_fit_run_one_after_the_other(deploy: Deploy) -> No
     assert submissions(second)[0]["started_at"] >= submissions(first)[0]["finished_at"]
 
 
+def test_a_stopped_run_frees_its_capacity_for_a_waiting_run(deploy: Deploy) -> None:
+    """The last replica of a stopping run is released by the run's final projection write."""
+    api = deploy(cpus=1, memory="1GB").client()
+    task = {"type": "task", "commands": ["sleep 600"], "resources": {"cpu": 1, "memory": "256MB"}}
+    api.apply({**task, "name": "holder"})
+    api.wait_for("holder", lambda run: run["status"] == "running", what="running")
+    api.apply({**task, "name": "waiter"})
+    api.wait_for("waiter", lambda run: "waiting for capacity" in run["status_message"], what="waiting for capacity")
+
+    api.ok("runs/stop", {"runs_names": ["holder"]})
+    holder = api.wait_finished("holder")
+    assert (holder["status"], holder["termination_reason"]) == ("terminated", "stopped_by_user")
+    waiter = api.wait_for("waiter", lambda run: run["status"] == "running", what="running on the freed capacity")
+    assert submissions(waiter)[0]["started_at"] >= submissions(holder)[0]["finished_at"]
+    api.ok("runs/stop", {"runs_names": ["waiter"]})
+    api.wait_finished("waiter")
+
+
 def test_a_run_that_can_never_fit_fails_with_no_capacity(deploy: Deploy) -> None:
     api = deploy(cpus=1, memory="1GB").client()
     api.apply({"type": "task", "name": "huge", "commands": ["true"], "resources": {"cpu": 4, "memory": "256MB"}})

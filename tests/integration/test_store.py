@@ -102,6 +102,8 @@ async def test_projection_writes_never_go_backwards(database: Database) -> None:
     row = await runs.by_id(project_id, run.id)
     assert row is not None
     assert (row.status, row.version, row.active, row.cost) == ("done", finished.version, False, 1.0)
+    assert RunState.model_validate(row.state) == finished  # the JSON columns round-trip
+    assert row.configuration == configuration.model_dump(mode="json", by_alias=True)
     # The name is free again once the run finished.
     await runs.create(NewRun(**{**run.__dict__, "id": str(uuid.uuid4())}))
 
