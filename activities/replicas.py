@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
@@ -27,6 +29,14 @@ LOG_BATCH_BYTES = 512 * 1024
 # A quiet watcher heartbeats this often (a new offset is sent at once). Temporal needs one per
 # heartbeat timeout; a heartbeat on every poll cost more CPU than the poll itself.
 MAX_HEARTBEAT_SECONDS = 10.0
+# A termination waits this long at most for the replica's watcher to report the exit.
+WATCHER_REPORT_SECONDS = 2.0
+
+
+@dataclass
+class _Watcher:
+    wakeup: Wakeup = field(default_factory=lambda: Wakeup())
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ReplicaActivities:
@@ -37,7 +47,7 @@ class ReplicaActivities:
         # Watchers by submission id. Terminate and watch of one replica run on the same host
         # worker, so a termination wakes its watcher at once instead of at its next poll (up to
         # WATCH_POLL_MAX_SECONDS later on a quiet replica).
-        self._wakeups: dict[str, Wakeup] = {}
+        self._watchers: dict[str, _Watcher] = {}
 
     @activity.defn(name=names.START_REPLICA)
     async def start_replica(self, job: JobSpec) -> StartedReplica:
@@ -62,12 +72,13 @@ class ReplicaActivities:
         bound = log.bind(run_id=request.run_id, replica_num=request.replica_num,
                          submission_num=request.submission_num)
         bound.info("watching replica", offset=offset, attempt=info.attempt)
-        wakeup = self._wakeups.setdefault(request.submission_id, Wakeup())
+        watcher = self._watchers.setdefault(request.submission_id, _Watcher())
         try:
             with self._sampler.sampling(ref):
-                return await self._watch(request, ref, offset, bound, wakeup)
+                return await self._watch(request, ref, offset, bound, watcher.wakeup)
         finally:
-            self._wakeups.pop(request.submission_id, None)
+            watcher.finished.set()
+            self._watchers.pop(request.submission_id, None)
 
     async def _watch(self, request: WatchRequest, ref: SubmissionRef, offset: int,
                      bound: structlog.typing.FilteringBoundLogger, wakeup: Wakeup) -> ReplicaExit:
@@ -93,15 +104,22 @@ class ReplicaActivities:
 
     @activity.defn(name=names.TERMINATE_REPLICA)
     async def terminate_replica(self, request: TerminateRequest) -> None:
+        """Returns once the job is gone and, when its watcher runs here, once the watcher has
+        reported the exit: the two completions then reach the workflow together, in one
+        workflow task instead of two."""
+        watcher = self._watchers.get(request.submission_id)
+
         def signalled() -> None:
-            wakeup = self._wakeups.get(request.submission_id)
-            if wakeup is not None:
-                wakeup.set()
+            if watcher is not None:
+                watcher.wakeup.set()
 
         await self._compute.terminate_job(request.submission_id, abort=request.abort,
                                           grace_seconds=request.grace_seconds,
                                           heartbeat=lambda: activity.heartbeat(), signalled=signalled)
         signalled()  # the process is gone (or was never there)
+        if watcher is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.finished.wait(), WATCHER_REPORT_SECONDS)
 
 
 class Wakeup:
