@@ -33,11 +33,6 @@ MAX_HEARTBEAT_SECONDS = 10.0
 WATCHER_REPORT_SECONDS = 2.0
 
 
-@dataclass
-class _Watcher:
-    wakeup: Wakeup = field(default_factory=lambda: Wakeup())
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
-
 
 class ReplicaActivities:
     def __init__(self, compute: Compute, logs: LogStore, metrics: MetricsStore) -> None:
@@ -154,6 +149,14 @@ class Wakeup:
 def _resolve(future: asyncio.Future[bool]) -> None:
     if not future.done():
         future.set_result(False)
+
+
+@dataclass
+class _Watcher:
+    """A watch in progress: how to wake it, and when it has returned."""
+
+    wakeup: Wakeup = field(default_factory=Wakeup)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _Heartbeats:

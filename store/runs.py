@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -27,15 +28,15 @@ def _looks_like_uuid(text: str) -> bool:
 
 
 _RUNS = cast(Table, RunModel.__table__)
-_PROJECTED = ("status", "status_message", "termination_reason", "active", "desired_replicas", "configuration",
-              "running_replicas", "cost", "state", "version", "finished_at", "updated_at")
-# One statement compiled once, on the table rather than the ORM entity: each stopped run writes
-# twice, and building the statement per write (ORM values, cache key) cost more than executing it.
-_WRITE_PROJECTION = (
-    update(_RUNS)
-    .where(_RUNS.c.id == bindparam("p_run_id"), _RUNS.c.version < bindparam("p_version"))
-    .values({column: bindparam(f"p_{column}") for column in _PROJECTED})
-)
+
+
+@functools.cache
+def _write_projection_statement(columns: tuple[str, ...]) -> Update:
+    """Built and compiled once, on the table rather than the ORM entity: each stopped run writes
+    its projection twice, and building the ORM update per write cost more than running it."""
+    return (update(_RUNS)
+            .where(_RUNS.c.id == bindparam("p_run_id"), _RUNS.c.version < bindparam("p_version"))
+            .values({column: bindparam(f"p_{column}") for column in columns}))
 
 
 class ActiveRunExists(Exception):
@@ -117,8 +118,8 @@ class RunStore:
             "updated_at": utcnow(),
         }
         async with self._db.write() as session:
-            result = await session.execute(_WRITE_PROJECTION, {"p_run_id": state.run_id,
-                                                               **{f"p_{key}": value for key, value in values.items()}})
+            parameters = {"p_run_id": state.run_id, **{f"p_{key}": value for key, value in values.items()}}
+            result = await session.execute(_write_projection_statement(tuple(values)), parameters)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def by_id(self, project_id: str, run_id: str) -> RunModel | None:
