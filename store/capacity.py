@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 
 from core.jobs import Instance, ProvisionRequest, ProvisionResult
 from core.units import format_memory
@@ -87,23 +87,16 @@ class Capacity:
             return ProvisionResult(instance=_instance(instance, host))
 
     async def release(self, submission_id: str) -> None:
-        await self._release(InstanceModel.submission_id == submission_id)
-
-    async def release_run(self, run_id: str) -> None:
-        """Releases every instance the run still holds: a finished run holds no capacity."""
-        await self._release(InstanceModel.run_id == run_id)
-
-    async def _release(self, which: ColumnElement[bool]) -> None:
         async with self._db.write() as session:
             released = (await session.execute(
                 update(InstanceModel)
-                .where(which, InstanceModel.released_at.is_(None))
+                .where(InstanceModel.submission_id == submission_id, InstanceModel.released_at.is_(None))
                 .values(released_at=utcnow())
                 .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
-                .execution_options(synchronize_session=False))).all()
-        if released:
-            self._freed_cpu_milli += sum(row.cpu_milli for row in released)
-            self._freed_memory_mb += sum(row.memory_mb for row in released)
+                .execution_options(synchronize_session=False))).first()
+        if released is not None:
+            self._freed_cpu_milli += released.cpu_milli
+            self._freed_memory_mb += released.memory_mb
             self._freed.set()
             self._freed = asyncio.Event()
 

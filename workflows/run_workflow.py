@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
     from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
     from core.statuses import JobStatus, JobTerminationReason, RunTerminationReason
     from workflows.messages import (
-        RELEASE_WITH_FINAL_PROJECTION,
         RUN_WORKFLOW,
         SCALE_SIGNAL,
         SCALE_UPDATE,
@@ -74,7 +73,6 @@ class RunWorkflow:
     @workflow.init
     def __init__(self, input: RunWorkflowInput) -> None:
         self.state = input.state
-        self._workflow_version = input.workflow_version
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
         self._failure: RunTerminationReason | None = None
         self._finishing = False
@@ -253,11 +251,8 @@ class RunWorkflow:
                 self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
                              exit_code=exited.exit_code, message=exited.message)
         finally:
-            # One local activity fewer per stopped run: the final projection write releases it.
-            if not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
-                    and self._ends_stopping_run(submission.replica_num)):
-                await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
-                                              summary=self._summary("release instance of", submission))
+            await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+                                          summary=self._summary("release instance of", submission))
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
         """An instance for the submission, or None when it finished without one."""
@@ -348,10 +343,6 @@ class RunWorkflow:
 
     def _replica_stopping(self, replica_num: int) -> bool:
         return self._stopping() or self.state.replica(replica_num).stop_reason is not None
-
-    def _ends_stopping_run(self, replica_num: int) -> bool:
-        """The run is stopping and this replica is the last live one: the run finishes next."""
-        return self._stopping() and all(task.done() for num, task in self._replica_tasks.items() if num != replica_num)
 
     def _abort_requested(self) -> bool:
         return self.state.stop is not None and self.state.stop.abort
