@@ -181,7 +181,7 @@ def test_runs_that_cannot_both_fit_run_one_after_the_other(deploy: Deploy) -> No
 
 
 def test_a_stopped_run_frees_its_capacity_for_a_waiting_run(deploy: Deploy) -> None:
-    """The last replica of a stopping run is released by the run's final projection write."""
+    """A stopped run's instance is released, and the run waiting for it starts on it."""
     api = deploy(cpus=1, memory="1GB").client()
     task = {"type": "task", "commands": ["sleep 600"], "resources": {"cpu": 1, "memory": "256MB"}}
     api.apply({**task, "name": "holder"})
