@@ -59,6 +59,10 @@ class SignalledWorkflow:
     def go(self, mode: str) -> None:
         self._mode = mode
 
+    @workflow.query
+    def ready(self) -> bool:
+        return True
+
     @workflow.run
     async def run(self) -> None:
         await workflow.wait_condition(lambda: self._mode is not None)
@@ -71,13 +75,13 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-async def for_each(items: Sequence[A], act: Callable[[A], Awaitable[T]]) -> list[T]:
-    """`act` on every item, IN_FLIGHT at a time."""
+async def for_each(items: Sequence[A], call: Callable[[A], Awaitable[T]]) -> list[T]:
+    """`call` on every item, IN_FLIGHT at a time."""
     gate = asyncio.Semaphore(IN_FLIGHT)
 
     async def one(item: A) -> T:
         async with gate:
-            return await act(item)
+            return await call(item)
 
     return await asyncio.gather(*(one(item) for item in items))
 
@@ -87,6 +91,9 @@ async def scenario(client: Client, temporal: psutil.Process, mode: str, count: i
         return await client.start_workflow(SignalledWorkflow.run, id=f"floor-{mode}-{number}-{uuid.uuid4().hex[:8]}",
                                            task_queue=TASK_QUEUE)
 
+    async def ready(handle: WorkflowHandle[SignalledWorkflow, None]) -> None:
+        await handle.query(SignalledWorkflow.ready)
+
     async def signal(handle: WorkflowHandle[SignalledWorkflow, None]) -> None:
         await handle.signal(SignalledWorkflow.go, mode)
 
@@ -94,7 +101,8 @@ async def scenario(client: Client, temporal: psutil.Process, mode: str, count: i
         await handle.result()
 
     handles = await for_each(range(count), start)
-    await asyncio.sleep(3)  # every first workflow task done: all N wait for their signal
+    # A query is answered once the workflow's first task has run: then all N wait for their signal.
+    await for_each(handles, ready)
     me = psutil.Process()
     temporal_before, me_before, started = cpu_seconds(temporal), cpu_seconds(me), time.perf_counter()
     await for_each(handles, signal)
