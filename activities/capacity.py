@@ -30,16 +30,17 @@ class CapacityActivities:
     @activity.defn(name=names.WAIT_FOR_INSTANCE)
     async def wait_for_instance(self, request: ProvisionRequest) -> ProvisionResult:
         """Allocates as soon as capacity frees: one long activity instead of a timer loop in
-        the workflow, so a long wait doesn't grow the run's history. Cancelled through the
-        heartbeat when the run is stopped."""
+        the workflow, so a long wait doesn't grow the run's history. A stopped run cancels it
+        through the heartbeat and releases the submission; the release alone also ends it,
+        within a poll, should the cancel never arrive."""
         while True:
-            if await self._capacity.fits_now(request):
+            if await self._capacity.worth_allocating(request):
                 result = await self._capacity.allocate(request)
-                if result.instance is not None or not result.can_ever_fit:
+                if result.instance is not None or not result.can_ever_fit or result.released:
                     return result
             activity.heartbeat()
             await self._capacity.wait_for_room(request, WAIT_POLL_SECONDS)
 
     @activity.defn(name=names.RELEASE_INSTANCE)
     async def release_instance(self, request: ReleaseRequest) -> None:
-        await self._capacity.release(request.submission_id)
+        await self._capacity.release(request.submission_id, request.run_id)

@@ -45,6 +45,7 @@ class ProvisionResult(BaseModel):
     # Why nothing was allocated, and whether waiting could ever help.
     reason: str = ""
     can_ever_fit: bool = True
+    released: bool = False  # the submission was released first: it never gets an instance
 
 
 class StartedReplica(BaseModel):
@@ -71,3 +72,4 @@ class TerminateRequest(BaseModel):
 
 class ReleaseRequest(BaseModel):
     submission_id: str
+    run_id: str = ""  # empty from workflows started before releases carried it

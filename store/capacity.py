@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from core.jobs import Instance, ProvisionRequest, ProvisionResult
 from core.units import format_memory
@@ -34,20 +37,29 @@ class Capacity:
                 host.cpu_milli, host.memory_mb, host.price_per_hour = cpu_milli, memory_mb, price_per_hour
 
     async def allocate(self, request: ProvisionRequest) -> ProvisionResult:
-        """Allocate a slice of the host with the most free CPU; idempotent per submission.
+        """Allocate a slice of the host with the most free CPU; idempotent per submission, and
+        refused once the submission was released.
 
         The check and the insert happen in one write transaction, and on PostgreSQL the
         candidate host rows are locked, so concurrent allocations never oversubscribe a host.
+        A release that commits between the check and the insert wins through the unique
+        submission id.
         """
+        try:
+            return await self._allocate(request)
+        except IntegrityError:
+            return await self._allocate(request)  # the row that won is there now
+
+    async def _allocate(self, request: ProvisionRequest) -> ProvisionResult:
         async with self._db.write() as session:
             existing = (await session.execute(
-                select(InstanceModel, HostModel).join(HostModel, HostModel.id == InstanceModel.host_id)
+                select(InstanceModel, HostModel).outerjoin(HostModel, HostModel.id == InstanceModel.host_id)
                 .where(InstanceModel.submission_id == request.submission_id))).first()
             if existing is not None:
                 instance, host = existing
-                if instance.released_at is None:
+                if instance.released_at is None and host is not None:
                     return ProvisionResult(instance=_instance(instance, host))
-                return ProvisionResult(reason="the instance of this submission was already released")
+                return ProvisionResult(reason="this submission was released", released=True)
 
             hosts_query = select(HostModel).order_by(HostModel.id)
             if not self._db.is_sqlite:
@@ -86,15 +98,21 @@ class Capacity:
             session.add(instance)
             return ProvisionResult(instance=_instance(instance, host))
 
-    async def release(self, submission_id: str) -> None:
+    async def release(self, submission_id: str, run_id: str = "") -> None:
+        """Frees the submission's slice; a submission without one gets a released row without
+        a host, so an allocation still in flight for it (a waiter that missed its cancel) is
+        refused instead of holding capacity for a finished run."""
+        now = utcnow()
+        insert = (sqlite_insert if self._db.is_sqlite else postgresql_insert)(InstanceModel).values(
+            id=str(uuid.uuid4()), submission_id=submission_id, run_id=run_id, host_id=None,
+            cpu_milli=0, memory_mb=0, price_per_hour=0.0, created_at=now, released_at=now)
+        statement = insert.on_conflict_do_update(
+            index_elements=[InstanceModel.submission_id], set_={"released_at": now},
+            where=InstanceModel.released_at.is_(None),
+        ).returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
         async with self._db.write() as session:
-            released = (await session.execute(
-                update(InstanceModel)
-                .where(InstanceModel.submission_id == submission_id, InstanceModel.released_at.is_(None))
-                .values(released_at=utcnow())
-                .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
-                .execution_options(synchronize_session=False))).first()
-        if released is not None:
+            released = (await session.execute(statement)).first()
+        if released is not None and (released.cpu_milli or released.memory_mb):
             self._freed_cpu_milli += released.cpu_milli
             self._freed_memory_mb += released.memory_mb
             self._freed.set()
@@ -114,9 +132,13 @@ class Capacity:
                     and self._freed_memory_mb - start_memory >= request.memory_mb):
                 return
 
-    async def fits_now(self, request: ProvisionRequest) -> bool:
-        """A cheap read-only look before taking the write lock."""
+    async def worth_allocating(self, request: ProvisionRequest) -> bool:
+        """A cheap read-only look before taking the write lock: a host has room, or the
+        submission already has a row (allocated, or released), which `allocate` answers."""
         async with self._db.read() as session:
+            if await session.scalar(select(InstanceModel.id).where(
+                    InstanceModel.submission_id == request.submission_id)) is not None:
+                return True
             used = select(InstanceModel.host_id, func.sum(InstanceModel.cpu_milli).label("cpu"),
                           func.sum(InstanceModel.memory_mb).label("memory")).where(
                 InstanceModel.released_at.is_(None)).group_by(InstanceModel.host_id).subquery()

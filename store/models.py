@@ -97,13 +97,14 @@ class HostModel(Base):
 
 
 class InstanceModel(Base):
-    """A slice of a host held by one job submission until released."""
+    """A slice of a host held by one job submission until released. A submission released
+    before it got a slice keeps a row without a host, so a late allocation for it is refused."""
 
     __tablename__ = "instances"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submission_id: Mapped[str] = mapped_column(String(36), unique=True)
     run_id: Mapped[str] = mapped_column(String(36), index=True)
-    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id"))
     cpu_milli: Mapped[int] = mapped_column(Integer)
     memory_mb: Mapped[int] = mapped_column(Integer)
     price_per_hour: Mapped[float] = mapped_column(Float)

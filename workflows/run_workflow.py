@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -66,6 +67,8 @@ MAX_RETRY_DELAY_SECONDS = 30
 # bound is what a start task lost between the server and the worker costs before its retry: it
 # happened once in ~1,300 starts of the benchmarks (Started, never run on the worker).
 START_TIMEOUT = timedelta(seconds=15)
+# Patch ids (workflow.patched): histories recorded before a change keep replaying the old path.
+STOP_WITHOUT_WAITING_FOR_CANCEL = "stop-without-waiting-for-cancel"
 
 
 @workflow.defn(name=RUN_WORKFLOW)
@@ -251,7 +254,8 @@ class RunWorkflow:
                 self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
                              exit_code=exited.exit_code, message=exited.message)
         finally:
-            await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
+            await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id,
+                                                                                run_id=self.state.run_id),
                                           summary=self._summary("release instance of", submission))
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
@@ -268,24 +272,14 @@ class RunWorkflow:
         if result.instance is None and result.can_ever_fit:
             self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(), result.reason)
             self._refresh_status()
-            waiting = asyncio.create_task(workflow.execute_activity(
-                names.WAIT_FOR_INSTANCE, request, result_type=ProvisionResult,
-                start_to_close_timeout=UNBOUNDED, heartbeat_timeout=WAIT_HEARTBEAT_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                summary=self._summary("wait for capacity for", submission)))
-            await workflow.wait_condition(lambda: waiting.done() or stopping())
-            if not waiting.done():
-                waiting.cancel()
-            try:
-                result = await waiting
-            except (ActivityError, asyncio.CancelledError):
-                result = ProvisionResult(reason="stopped while waiting for capacity")
+            result = await self._wait_for_instance(submission, request, stopping)
         if result.instance is None:
             if result.can_ever_fit:
-                # Stopped while waiting; an allocation that raced the cancel is given back.
-                await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id),
-                                              summary=self._summary("release instance of", submission))
+                # Stopped while waiting: the release gives back an allocation that raced the
+                # cancel, and refuses any later one.
+                await self._database_activity(
+                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id, run_id=self.state.run_id),
+                    summary=self._summary("release instance of", submission))
                 self._finish(submission, self._stop_job_reason(submission.replica_num))
             else:
                 self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
@@ -299,6 +293,27 @@ class RunWorkflow:
         self.state.set_job_status(submission, JobStatus.PROVISIONING, workflow.now())
         self._refresh_status()
         return instance
+
+    async def _wait_for_instance(self, submission: JobSubmission, request: ProvisionRequest,
+                                 stopping: Callable[[], bool]) -> ProvisionResult:
+        waiting = asyncio.create_task(workflow.execute_activity(
+            names.WAIT_FOR_INSTANCE, request, result_type=ProvisionResult,
+            start_to_close_timeout=UNBOUNDED, heartbeat_timeout=WAIT_HEARTBEAT_TIMEOUT,
+            retry_policy=QUICK_RETRY,
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=self._summary("wait for capacity for", submission)))
+        await workflow.wait_condition(lambda: waiting.done() or stopping())
+        if not waiting.done():
+            waiting.cancel()
+            if workflow.patched(STOP_WITHOUT_WAITING_FOR_CANCEL):
+                # An overloaded worker can miss a cancel for minutes; the release that follows
+                # fences the submission instead, so the run stops now.
+                waiting.add_done_callback(_consume_outcome)
+                return ProvisionResult(reason="stopped while waiting for capacity")
+        try:
+            return await waiting
+        except (ActivityError, asyncio.CancelledError):
+            return ProvisionResult(reason="stopped while waiting for capacity")
 
     async def _watch_until_exit(self, submission: JobSubmission, instance: Instance) -> tuple[ReplicaExit, bool]:
         """Waits for the process to exit, terminating it when the run stops. The watcher keeps
@@ -419,3 +434,9 @@ def _cause(error: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or error)
+
+
+def _consume_outcome(task: asyncio.Task[Any]) -> None:
+    """Marks the outcome of a task nobody awaits as seen, so asyncio doesn't log it as lost."""
+    if not task.cancelled():
+        task.exception()

@@ -127,15 +127,20 @@ def test_detach_stop_and_interrupt(deploy: Deploy, tmp_path: Path) -> None:
     # Ctrl+C while following: without a terminal it only detaches; with -y it stops the run.
     for name, extra in (("kept", []), ("ended", ["-y"])):
         follower = subprocess.Popen([sys.executable, "-m", "cli.main", "apply", "-f", "sleep.yml", "--name", name,
-                                     *extra], cwd=tmp_path, env=deployment.env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     *extra], cwd=tmp_path, env={**deployment.env, "PYTHONFAULTHANDLER": "1"},
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert follower.stderr is not None
         for line in follower.stderr:
             if line.strip() == f"{name}: running":
                 break
         follower.send_signal(signal.SIGINT)
-        stdout, _ = follower.communicate(timeout=30)
-        assert follower.returncode == 0
+        try:
+            stdout, stderr = follower.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            follower.send_signal(signal.SIGABRT)  # the fault handler prints where every thread is
+            stdout, stderr = follower.communicate(timeout=30)
+            pytest.fail(f"apply --name {name} ignored Ctrl+C for 30 s; stdout={stdout!r}\n{stderr}")
+        assert follower.returncode == 0, stderr
         assert stdout == ("" if name == "kept" else f"{name}: stopping\n")
     assert api.get("kept")["status"] == "running"
     assert api.wait_finished("ended")["termination_reason"] == "stopped_by_user"

@@ -33,6 +33,13 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
         api.apply({"type": "service", "name": name, "port": 8000, "replicas": "1..3",
                    "commands": [SIGTERM_AWARE], "resources": {"cpu": 0.1, "memory": "64MB"}})
     api.wait_for("replay-stop", lambda run: run["status"] == "running", what="running")
+    # replay-stop holds half the host, so a run that needs all of it waits for capacity.
+    api.apply({"type": "task", "name": "replay-stop-waiting", "commands": ["true"],
+               "resources": {"cpu": 1, "memory": "64MB"}})
+    api.wait_for("replay-stop-waiting", lambda run: "waiting for capacity" in run["status_message"],
+                 what="waiting for capacity")
+    api.ok("runs/stop", {"runs_names": ["replay-stop-waiting"]})
+    api.wait_finished("replay-stop-waiting")
     api.ok("runs/stop", {"runs_names": ["replay-stop"]})
     api.wait_for("replay-scale", lambda run: run["running_replicas"] == 1, what="1 running")
     api.ok("runs/scale", {"runs_names": ["replay-scale"], "replicas": 3})
@@ -40,7 +47,7 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
     api.ok("runs/scale", {"runs_names": ["replay-scale", "replay-scale-b"], "replicas": 1})  # signals
     api.wait_for("replay-scale", lambda run: run["running_replicas"] == 1, what="back to 1")
     api.ok("runs/stop", {"runs_names": ["replay-scale", "replay-scale-b"]})
-    names = ("replay-done", "replay-retry", "replay-stop", "replay-scale", "replay-scale-b")
+    names = ("replay-done", "replay-retry", "replay-stop", "replay-stop-waiting", "replay-scale", "replay-scale-b")
     runs = [api.wait_finished(name) for name in names]
 
     client = await connect(temporal.address, "default")

@@ -61,6 +61,28 @@ async def test_concurrent_allocations_never_oversubscribe_a_host(database: Datab
     assert (await capacity.allocate(requests[results.index(granted[0])])).instance is None
 
 
+async def test_a_submission_released_before_it_is_allocated_never_holds_capacity(database: Database) -> None:
+    """A stopped run releases its submission while its capacity waiter may still allocate:
+    whichever commits first, nothing stays allocated."""
+    capacity = Capacity(database)
+    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
+                                 cpu_milli=4000, memory_mb=4096, price_per_hour=0)
+    early = ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=1000, memory_mb=512)
+    await capacity.release(early.submission_id, early.run_id)
+    await capacity.release(early.submission_id, early.run_id)  # idempotent
+    assert await capacity.worth_allocating(early)  # so a waiter asks, and learns it was released
+    refused = await capacity.allocate(early)
+    assert (refused.instance, refused.released) == (None, True)
+
+    racing = [ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=100, memory_mb=64)
+              for _ in range(30)]
+    results = await asyncio.gather(*(operation for request in racing for operation in (
+        capacity.allocate(request), capacity.release(request.submission_id, request.run_id))))
+    assert all(result.instance is not None or result.released for result in results[0::2])
+    assert await capacity.allocated("h1") == (0, 0)
+    assert [(await capacity.allocate(request)).released for request in racing] == [True] * len(racing)
+
+
 async def test_a_request_no_host_can_hold_is_reported_as_never_fitting(database: Database) -> None:
     capacity = Capacity(database)
     await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
