@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -111,10 +112,26 @@ class Capacity:
             where=InstanceModel.released_at.is_(None),
         ).returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
         async with self._db.write() as session:
-            released = (await session.execute(statement)).first()
-        if released is not None and (released.cpu_milli or released.memory_mb):
-            self._freed_cpu_milli += released.cpu_milli
-            self._freed_memory_mb += released.memory_mb
+            released = (await session.execute(statement)).all()
+        self._wake_waiters(released)
+
+    async def release_run(self, run_id: str) -> None:
+        """Releases every instance the run still holds: a finished run holds no capacity."""
+        async with self._db.write() as session:
+            released = (await session.execute(
+                update(InstanceModel)
+                .where(InstanceModel.run_id == run_id, InstanceModel.released_at.is_(None))
+                .values(released_at=utcnow())
+                .returning(InstanceModel.cpu_milli, InstanceModel.memory_mb)
+                .execution_options(synchronize_session=False))).all()
+        self._wake_waiters(released)
+
+    def _wake_waiters(self, released: Sequence[Row[int, int]]) -> None:
+        """Counts what the committed releases freed (a row without a host frees nothing)."""
+        cpu_milli, memory_mb = sum(row.cpu_milli for row in released), sum(row.memory_mb for row in released)
+        if cpu_milli or memory_mb:
+            self._freed_cpu_milli += cpu_milli
+            self._freed_memory_mb += memory_mb
             self._freed.set()
             self._freed = asyncio.Event()
 

@@ -8,7 +8,7 @@ of the processes that live on this machine.
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.capacity import CapacityActivities
 from activities.projection import ProjectionActivities
@@ -39,10 +39,18 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
         task_queue=task_queue,
         workflows=[RunWorkflow],
         activities=[capacity_activities.provision_instance, capacity_activities.wait_for_instance,
-                    capacity_activities.release_instance, ProjectionActivities(runs).write_projection],
+                    capacity_activities.release_instance, ProjectionActivities(runs, capacity).write_projection],
         max_concurrent_activities=MAX_RUN_ACTIVITIES,
         max_cached_workflows=MAX_CACHED_RUNS,
         max_concurrent_workflow_task_polls=20,
+        # Runs keep no payloads in external storage. With any other bound the SDK visits the payloads
+        # of every activation and completion in a task each, about 5% of the CPU of stopping runs.
+        max_workflow_task_external_storage_concurrency=1,
+        # The sandbox's checks run in CI instead: tests/support/replay.py replays histories of real
+        # runs (done, retried, stopped, scaled) in the SDK's default sandbox, which fails on any
+        # restricted call in the workflow code. Here it cost about a fifth of the CPU of every stop:
+        # each activation, and each payload's serialization context, entered and left it.
+        workflow_runner=UnsandboxedWorkflowRunner(),
         max_concurrent_activity_task_polls=10,
     )
 

@@ -42,11 +42,13 @@ with workflow.unsafe.imports_passed_through():
     from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
     from core.statuses import JobStatus, JobTerminationReason, RunTerminationReason
     from workflows.messages import (
+        RELEASE_WITH_FINAL_PROJECTION,
         RUN_WORKFLOW,
         SCALE_SIGNAL,
         SCALE_UPDATE,
         STATE_QUERY,
         STOP_SIGNAL,
+        STOP_WITHOUT_WAITING_FOR_CANCEL,
         RunWorkflowInput,
         ScaleCommand,
         ScaleResult,
@@ -67,8 +69,6 @@ MAX_RETRY_DELAY_SECONDS = 30
 # bound is what a start task lost between the server and the worker costs before its retry: it
 # happened once in ~1,300 starts of the benchmarks (Started, never run on the worker).
 START_TIMEOUT = timedelta(seconds=15)
-# Patch ids (workflow.patched): histories recorded before a change keep replaying the old path.
-STOP_WITHOUT_WAITING_FOR_CANCEL = "stop-without-waiting-for-cancel"
 
 
 @workflow.defn(name=RUN_WORKFLOW)
@@ -76,6 +76,7 @@ class RunWorkflow:
     @workflow.init
     def __init__(self, input: RunWorkflowInput) -> None:
         self.state = input.state
+        self._workflow_version = input.workflow_version
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
         self._failure: RunTerminationReason | None = None
         self._finishing = False
@@ -254,9 +255,12 @@ class RunWorkflow:
                 self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
                              exit_code=exited.exit_code, message=exited.message)
         finally:
-            await self._database_activity(names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id,
-                                                                                run_id=self.state.run_id),
-                                          summary=self._summary("release instance of", submission))
+            # One local activity fewer per stopped run: the final projection write releases it.
+            if not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
+                    and self._ends_stopping_run(submission.replica_num)):
+                await self._database_activity(
+                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id, run_id=self.state.run_id),
+                    summary=self._summary("release instance of", submission))
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
         """An instance for the submission, or None when it finished without one."""
@@ -305,7 +309,7 @@ class RunWorkflow:
         await workflow.wait_condition(lambda: waiting.done() or stopping())
         if not waiting.done():
             waiting.cancel()
-            if workflow.patched(STOP_WITHOUT_WAITING_FOR_CANCEL):
+            if self._workflow_version >= STOP_WITHOUT_WAITING_FOR_CANCEL:
                 # An overloaded worker can miss a cancel for minutes; the release that follows
                 # fences the submission instead, so the run stops now.
                 waiting.add_done_callback(_consume_outcome)
@@ -358,6 +362,10 @@ class RunWorkflow:
 
     def _replica_stopping(self, replica_num: int) -> bool:
         return self._stopping() or self.state.replica(replica_num).stop_reason is not None
+
+    def _ends_stopping_run(self, replica_num: int) -> bool:
+        """The run is stopping and this replica is the last live one: the run finishes next."""
+        return self._stopping() and all(task.done() for num, task in self._replica_tasks.items() if num != replica_num)
 
     def _abort_requested(self) -> bool:
         return self.state.stop is not None and self.state.stop.abort

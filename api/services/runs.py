@@ -45,7 +45,7 @@ from core.statuses import RunStatus, RunTerminationReason
 from store.accounts import Accounts, User
 from store.models import RunModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
-from workflows.messages import RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
+from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +99,8 @@ class RunService:
                          desired_replicas=initial_replicas(configuration), submitted_at=now)
         try:
             await self._client.start_workflow(
-                RUN_WORKFLOW, RunWorkflowInput(state=state), id=workflow_id, task_queue=self._temporal.task_queue,
+                RUN_WORKFLOW, RunWorkflowInput(state=state, workflow_version=CURRENT_WORKFLOW_VERSION), id=workflow_id,
+                task_queue=self._temporal.task_queue,
                 search_attributes=TypedSearchAttributes([
                     SearchAttributePair(search_attributes.PROJECT, access.project.name),
                     SearchAttributePair(search_attributes.RUN_NAME, name),

@@ -35,6 +35,9 @@ _RUNNER_START_TIMEOUT = 10.0
 _TERMINATE_POLL = 0.05
 _PROCESS_TABLE_SECONDS = 1.0
 _MIN_CPU_AVERAGE_SECONDS = 1.0
+# A runner records how its job ended; only a runner that was itself killed doesn't, and its death
+# is noticed this long after at most. Taking its lock on every look cost a watcher more than the rest.
+_LIVENESS_SECONDS = 2.0
 
 
 class LocalCompute(Compute):
@@ -50,6 +53,8 @@ class LocalCompute(Compute):
         self._sampled: dict[str, dict[int, psutil.Process]] = {}
         self._children: dict[int, list[int]] = {}
         self._children_read_at = -_PROCESS_TABLE_SECONDS
+        self._seen_alive_at: dict[str, float] = {}  # submission → when its runner last held its lock
+        self._job_pgids: dict[str, int] = {}
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
@@ -106,8 +111,10 @@ class LocalCompute(Compute):
         launcher.wait()  # it forks the runner proper and exits
 
     def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
-        path = self._job_dir(submission_id) / runner.OUTPUT_FILE
+        path = os.path.join(self.config.jobs_dir, submission_id, runner.OUTPUT_FILE)
         try:
+            if os.stat(path).st_size <= offset:
+                return [], offset  # nothing new: most looks at a quiet replica end here
             with open(path, "rb") as output:
                 output.seek(offset)
                 chunk = output.read(max_bytes)
@@ -128,15 +135,22 @@ class LocalCompute(Compute):
         exited = self._job_exit(submission_id)
         if exited is not None:
             self._sampled.pop(submission_id, None)
+            self._seen_alive_at.pop(submission_id, None)
+            self._job_pgids.pop(submission_id, None)
         return exited
 
     def _job_exit(self, submission_id: str) -> ReplicaExit | None:
         job_dir = self._job_dir(submission_id)
+        if not os.path.exists(os.path.join(job_dir, runner.EXIT_CODE_FILE)):
+            now = time.monotonic()
+            if now - self._seen_alive_at.get(submission_id, -_LIVENESS_SECONDS) < _LIVENESS_SECONDS:
+                return None
+            if _runner_alive(job_dir):
+                self._seen_alive_at[submission_id] = now
+                return None
         code = _read_int(job_dir / runner.EXIT_CODE_FILE)
         if code is not None:
             return ReplicaExit(exit_code=code)
-        if _runner_alive(job_dir):
-            return None
         # The runner may have written the exit code between our two looks.
         code = _read_int(job_dir / runner.EXIT_CODE_FILE)
         if code is not None:
@@ -165,9 +179,13 @@ class LocalCompute(Compute):
         signalled()
 
     def process_ids(self, submission_id: str) -> list[int]:
-        job_dir = self._job_dir(submission_id)
-        pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
-        if pgid is None or not _runner_alive(job_dir) or not psutil.pid_exists(pgid):
+        pgid = self._job_pgids.get(submission_id)
+        if pgid is None:
+            pgid = _read_int(self._job_dir(submission_id) / runner.JOB_PGID_FILE)
+            if pgid is None:
+                return []
+            self._job_pgids[submission_id] = pgid  # the job's group leader, fixed for its life
+        if not os.path.exists(f"/proc/{pgid}"):
             return []
         pids, pending = [pgid], [pgid]
         while pending:

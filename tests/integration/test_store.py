@@ -76,9 +76,12 @@ async def test_a_submission_released_before_it_is_allocated_never_holds_capacity
 
     racing = [ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=100, memory_mb=64)
               for _ in range(30)]
-    results = await asyncio.gather(*(operation for request in racing for operation in (
-        capacity.allocate(request), capacity.release(request.submission_id, request.run_id))))
-    assert all(result.instance is not None or result.released for result in results[0::2])
+    async def allocate_and_release(request: ProvisionRequest) -> None:
+        allocation, _ = await asyncio.gather(capacity.allocate(request),
+                                             capacity.release(request.submission_id, request.run_id))
+        assert allocation.instance is not None or allocation.released
+
+    await asyncio.gather(*(allocate_and_release(request) for request in racing))
     assert await capacity.allocated("h1") == (0, 0)
     assert [(await capacity.allocate(request)).released for request in racing] == [True] * len(racing)
 

@@ -12,7 +12,9 @@ from workflows.run_workflow import RunWorkflow
 
 
 async def replay(histories: Sequence[WorkflowHistory]) -> int:
-    """Raises on the first nondeterminism; returns how many histories replayed."""
+    """Raises on the first nondeterminism; returns how many histories replayed. The replayer keeps
+    the SDK's default sandbox (the workers run without it), so a restricted call in the workflow
+    code (the clock, random, I/O) fails here too."""
     replayer = Replayer(workflows=[RunWorkflow], data_converter=pydantic_data_converter)
     for history in histories:
         await replayer.replay_workflow(history)

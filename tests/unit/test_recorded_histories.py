@@ -1,7 +1,8 @@
 """Histories recorded from earlier versions of RunWorkflow must still replay (determinism).
 
-Refresh them with DURASTACK_RECORD_HISTORIES=tests/histories (see tests/integration/test_replay.py)
-only when a change is meant to break compatibility, and version the workflow then."""
+`*-workflow-v2.json` were recorded from runs started with workflow version 2 (workflows/messages.py),
+the others from version 1. Record new ones with DURASTACK_RECORD_HISTORIES=DIR (see
+tests/integration/test_replay.py) when a change adds a workflow version, and keep the old ones."""
 
 from __future__ import annotations
 
