@@ -33,6 +33,7 @@ from core.jobs import JobSpec, ReplicaExit
 
 _RUNNER_START_TIMEOUT = 10.0
 _TERMINATE_POLL = 0.05
+_TERMINATE_QUIET_SECONDS = 2.0  # well within the termination's heartbeat timeout (10 s)
 _PROCESS_TABLE_SECONDS = 1.0
 _MIN_CPU_AVERAGE_SECONDS = 1.0
 # A runner records how its job ended; only a runner that was itself killed doesn't, and its death
@@ -166,13 +167,16 @@ class LocalCompute(Compute):
         if not abort:
             _signal_group(pgid, signal.SIGTERM)
             signalled()
-            deadline = time.monotonic() + grace_seconds
-            while time.monotonic() < deadline:
+            started = time.monotonic()
+            while (now := time.monotonic()) < started + grace_seconds:
                 if not _runner_alive(job_dir):
                     return
-                result = heartbeat()
-                if result is not None:
-                    await result
+                # Most jobs are gone within a second; a heartbeat only for longer grace periods
+                # saves the Temporal server a call per stop.
+                if now - started >= _TERMINATE_QUIET_SECONDS:
+                    result = heartbeat()
+                    if result is not None:
+                        await result
                 await asyncio.sleep(_TERMINATE_POLL)
         # The runner survives this and records the exit code (137).
         _signal_group(pgid, signal.SIGKILL)
