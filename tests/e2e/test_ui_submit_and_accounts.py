@@ -3,6 +3,7 @@ projects and users pages, in a real browser against a real stack."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -64,9 +65,12 @@ def test_submit_shows_errors_at_their_line_then_opens_the_run(page: Page, deploy
     expect(configuration_box(page)).to_have_value(text)
     expect(page.get_by_text("run.yml")).to_be_visible()
     submit(page)
+    # The page asks for the plan, applies, then opens the run: the run exists once the URL changes.
+    expect(page).to_have_url(re.compile(rf"{re.escape(deployment.url)}/projects/main/runs/{name}\?id=[-0-9a-f]+"),
+                             timeout=LIVE)
     api = deployment.client()
     run = api.wait_for(name, lambda current: current["status"] in ("submitted", "provisioning", "running"))
-    expect(page).to_have_url(f"{deployment.url}/projects/main/runs/{name}?id={run['id']}", timeout=LIVE)
+    assert page.url == f"{deployment.url}/projects/main/runs/{name}?id={run['id']}"
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
     expect(page.get_by_test_id("log-lines")).to_contain_text("uploaded-0", timeout=LIVE)
     plans = [request.url for request in sent if request.url.endswith("/runs/get_plan")]
