@@ -258,9 +258,12 @@ class RunWorkflow:
             # One local activity fewer per stopped run: the final projection write releases it.
             if not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
                     and self._ends_stopping_run(submission.replica_num)):
-                await self._database_activity(
-                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id, run_id=self.state.run_id),
-                    summary=self._summary("release instance of", submission))
+                await self._release(submission)
+
+    async def _release(self, submission: JobSubmission) -> None:
+        await self._database_activity(
+            names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id, run_id=self.state.run_id),
+            summary=self._summary("release instance of", submission))
 
     async def _provision(self, submission: JobSubmission) -> Instance | None:
         """An instance for the submission, or None when it finished without one."""
@@ -281,9 +284,7 @@ class RunWorkflow:
             if result.can_ever_fit:
                 # Stopped while waiting: the release gives back an allocation that raced the
                 # cancel, and refuses any later one.
-                await self._database_activity(
-                    names.RELEASE_INSTANCE, ReleaseRequest(submission_id=submission.id, run_id=self.state.run_id),
-                    summary=self._summary("release instance of", submission))
+                await self._release(submission)
                 self._finish(submission, self._stop_job_reason(submission.replica_num))
             else:
                 self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
