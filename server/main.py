@@ -116,6 +116,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)
 
     http: uvicorn.Server | None = None
+    sweeper: asyncio.Task[None] | None = None
     if roles.api:
         token = admin_token(settings)
         await accounts.bootstrap(token)
@@ -132,6 +133,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         http = _HttpServer(uvicorn.Config(create_app(services), host=settings.server_host,
                                           port=settings.server_port, log_config=None, access_log=False))
         tasks.append(asyncio.create_task(http.serve()))
+        sweeper = asyncio.create_task(run_service.orphans.sweep_forever())
         url = f"http://{settings.server_host}:{settings.server_port}"
         while not http.started and not tasks[-1].done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.05)
@@ -147,6 +149,8 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
     log.info("shutting down")
     if http is not None:
         http.should_exit = True
+    if sweeper is not None:
+        sweeper.cancel()
     for worker in workers:
         await worker.shutdown()
     for task in tasks:

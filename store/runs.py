@@ -94,6 +94,13 @@ class RunStore:
         except IntegrityError:
             raise ActiveRunExists(run.run_name) from None
 
+    async def unstarted(self, submitted_before: datetime) -> list[RunModel]:
+        """Active runs that no workflow has written yet (version 0), submitted before the time."""
+        async with self._db.read() as session:
+            return list((await session.execute(
+                select(RunModel).where(RunModel.active.is_(True), RunModel.version == 0,
+                                       RunModel.submitted_at < submitted_before))).scalars())
+
     async def mark_failed_to_start(self, run_id: str, message: str) -> None:
         async with self._db.write() as session:
             await session.execute(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from store.accounts import Accounts
+from store.database import Database
+from store.migrate import upgrade_database
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_server
 from tests.support.durastack import DurastackProcesses
 from tests.support.temporal import TemporalDevServer
@@ -46,6 +49,17 @@ def new_database_url(database_kind: str, sqlite_databases: SqliteDatabases,
     if isinstance(postgres, str):
         pytest.skip(postgres)
     return postgres.create
+
+
+@pytest.fixture
+async def database(new_database_url: Callable[[], str]) -> AsyncIterator[Database]:
+    """A fresh database of the parametrized kind, migrated, with the admin and default project."""
+    database = Database(new_database_url())
+    await upgrade_database(database)
+    await upgrade_database(database)  # idempotent
+    await Accounts(database).bootstrap("token")
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

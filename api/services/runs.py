@@ -28,6 +28,7 @@ from api.schemas import (
     RunSpec,
 )
 from api.services.lookup import find_run
+from api.services.orphans import OrphanedRuns
 from api.services.run_messages import ScaleRefused, scale_run
 from core import search_attributes
 from core.configuration import (
@@ -68,6 +69,7 @@ class RunService:
         self._accounts = accounts
         self._client = client
         self._temporal = temporal
+        self.orphans = OrphanedRuns(runs, client)
 
     # -- submit ---------------------------------------------------------------------------------
 
@@ -79,7 +81,7 @@ class RunService:
                            "run_spec.run_name")
         now = datetime.now(UTC)
         run_id = str(uuid.uuid4())
-        for _ in range(20 if run_name is None else 1):
+        for attempt in range(20 if run_name is None else 2):
             name = run_name or generate_run_name(random.Random())
             workflow_id = f"run-{access.project.name}-{name}-{run_id[:8]}"
             try:
@@ -90,6 +92,8 @@ class RunService:
                 break
             except ActiveRunExists:
                 if run_name is not None:
+                    if attempt == 0 and await self._free_orphaned_name(access.project.id, name):
+                        continue
                     return await self._apply_in_place(access, name, configuration)
         else:
             raise Conflict("could not generate a free run name; give the run a name")
@@ -116,6 +120,10 @@ class RunService:
             raise ApiError(503, f"could not start run {name}: the Temporal server did not accept it") from None
         log.info("run submitted", run_id=run_id, run_name=name, project=access.project.name)
         return self._from_state(state, source="workflow", deleted=False)
+
+    async def _free_orphaned_name(self, project_id: str, name: str) -> bool:
+        row = await self._runs.latest_by_name(project_id, name)
+        return row is not None and await self.orphans.fail_if_orphaned(row)
 
     async def _apply_in_place(self, access: ProjectAccess, name: str, configuration: RunConfiguration) -> Run:
         """A service re-applied with only its replicas changed is scaled, not restarted."""
@@ -148,6 +156,8 @@ class RunService:
             return RunPlan(run_name=None, action="create", current_run=None, finished_runs=0, changes=[],
                            message="Submit a new run with a generated name?")
         row = await self._runs.latest_by_name(access.project.id, name)
+        if row is not None and await self.orphans.fail_if_orphaned(row):
+            row = await self._runs.latest_by_name(access.project.id, name)
         finished = await self._runs.finished_count(access.project.id, name)
         if row is None or not row.active:
             return RunPlan(run_name=name, action="create", current_run=None, finished_runs=finished, changes=[],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,16 +29,6 @@ from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def database(new_database_url: Callable[[], str]) -> AsyncIterator[Database]:
-    database = Database(new_database_url())
-    await upgrade_database(database)
-    await upgrade_database(database)  # idempotent
-    await Accounts(database).bootstrap("token")
-    yield database
-    await database.dispose()
 
 
 async def test_concurrent_allocations_never_oversubscribe_a_host(database: Database) -> None:
