@@ -1,14 +1,11 @@
-"""CPU and memory samples per job submission, read per replica.
-
-Samples are kept forever for now; a retention (say the last 24 h of each run) is left for later.
-"""
+"""CPU and memory samples per job submission, read per replica, kept for a day."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from backends.base import MetricsSample
 from store.database import Database
@@ -29,6 +26,13 @@ class MetricsStore:
                  "cpu_percent": sample.cpu_percent, "memory_bytes": sample.memory_bytes} for ref, sample in samples]
         async with self._db.write() as session:
             await session.execute(insert(MetricsModel), rows)
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        """Drops the samples taken before `cutoff`; returns how many."""
+        async with self._db.write() as session:
+            result = await session.execute(delete(MetricsModel).where(MetricsModel.timestamp < cutoff)
+                                           .execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def latest_per_submission(self, run_id: str,
                                     submissions: Mapping[str, int]) -> dict[str, MetricsSample]:

@@ -180,4 +180,5 @@ class MetricsModel(Base):
     cpu_percent: Mapped[float] = mapped_column(Float)
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_metrics_run_replica_timestamp", "run_id", "replica_num", "timestamp"),)
+    __table_args__ = (Index("ix_metrics_run_replica_timestamp", "run_id", "replica_num", "timestamp"),
+                      Index("ix_metrics_timestamp", "timestamp"))

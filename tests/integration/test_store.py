@@ -170,6 +170,13 @@ async def test_metrics_series_per_replica_and_latest_per_submission(database: Da
     assert latest["s1"].timestamp == NOW + timedelta(seconds=20)
     assert await metrics.latest_per_submission("r", {}) == {}
 
+    # Retention: samples before the cutoff go, the rest stay.
+    assert await metrics.delete_older_than(NOW + timedelta(seconds=10)) == 3  # s0 at 0 and 5 s, t0 at 0 s
+    assert [s.memory_bytes for s in await metrics.series("r", 0)] == [2000, 3000, 4000]
+    assert await metrics.series("r", 1) == []
+    assert [s.memory_bytes for s in await metrics.series("another", 0)] == [10000]
+    assert await metrics.delete_older_than(NOW) == 0
+
 
 async def seed_runs_sharing_timestamps(url: str) -> None:
     """60 runs over 5 timestamps (so most share theirs), some finished, some of those deleted."""
