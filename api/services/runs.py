@@ -92,9 +92,10 @@ class RunService:
                 break
             except ActiveRunExists:
                 if run_name is not None:
-                    if attempt == 0 and await self._free_orphaned_name(access.project.id, name):
-                        continue
-                    return await self._apply_in_place(access, name, configuration)
+                    row = await self._runs.latest_by_name(access.project.id, name)
+                    if attempt == 0 and row is not None and await self.orphans.fail_if_orphaned(row):
+                        continue  # the name is free now
+                    return await self._apply_in_place(access, row, name, configuration)
         else:
             raise Conflict("could not generate a free run name; give the run a name")
 
@@ -121,13 +122,10 @@ class RunService:
         log.info("run submitted", run_id=run_id, run_name=name, project=access.project.name)
         return self._from_state(state, source="workflow", deleted=False)
 
-    async def _free_orphaned_name(self, project_id: str, name: str) -> bool:
-        row = await self._runs.latest_by_name(project_id, name)
-        return row is not None and await self.orphans.fail_if_orphaned(row)
-
-    async def _apply_in_place(self, access: ProjectAccess, name: str, configuration: RunConfiguration) -> Run:
-        """A service re-applied with only its replicas changed is scaled, not restarted."""
-        row = await self._runs.latest_by_name(access.project.id, name)
+    async def _apply_in_place(self, access: ProjectAccess, row: RunModel | None, name: str,
+                              configuration: RunConfiguration) -> Run:
+        """A service re-applied with only its replicas changed is scaled, not restarted. `row` is
+        the name's latest run, read after the name was found taken."""
         if row is None or not row.active:  # it finished in the meantime: the caller may retry
             raise Conflict(f"run {name} was active a moment ago; apply again")
         changes = _changes(parse_configuration(row.configuration), configuration)
@@ -157,7 +155,7 @@ class RunService:
                            message="Submit a new run with a generated name?")
         row = await self._runs.latest_by_name(access.project.id, name)
         if row is not None and await self.orphans.fail_if_orphaned(row):
-            row = await self._runs.latest_by_name(access.project.id, name)
+            row = None  # failed now: the name is free
         finished = await self._runs.finished_count(access.project.id, name)
         if row is None or not row.active:
             return RunPlan(run_name=name, action="create", current_run=None, finished_runs=finished, changes=[],

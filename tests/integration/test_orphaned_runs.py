@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api.services.orphans import MESSAGE, ORPHAN_AFTER, OrphanedRuns
 from server.temporal import connect
 from store.database import Database
-from store.models import ProjectModel, RunModel, UserModel
+from store.models import ProjectModel, UserModel
 from store.runs import NewRun, RunStore
 from tests.support.durastack import DurastackProcesses
 from tests.support.temporal import TemporalDevServer
@@ -38,11 +38,6 @@ async def add_row(database: Database, name: str, submitted_at: datetime) -> NewR
     return run
 
 
-async def row_of(database: Database, run_id: str) -> RunModel:
-    async with database.read() as session:
-        return (await session.execute(select(RunModel).where(RunModel.id == run_id))).scalar_one()
-
-
 async def test_a_sweep_fails_only_old_runs_that_temporal_does_not_know(database: Database,
                                                                       temporal: TemporalDevServer) -> None:
     client = await connect(temporal.address, "default")
@@ -56,12 +51,13 @@ async def test_a_sweep_fails_only_old_runs_that_temporal_does_not_know(database:
     finally:
         await handle.terminate()
 
-    failed = await row_of(database, orphan.id)
-    assert (failed.active, failed.status, failed.status_message) == (False, "failed", MESSAGE)
+    runs = RunStore(database)
+    failed = await runs.by_id(orphan.project_id, orphan.id)
+    assert failed is not None and (failed.active, failed.status, failed.status_message) == (False, "failed", MESSAGE)
     assert failed.finished_at is not None
     for kept in (young, started):
-        row = await row_of(database, kept.id)
-        assert (row.active, row.status) == (True, "submitted")
+        row = await runs.by_id(kept.project_id, kept.id)
+        assert row is not None and (row.active, row.status) == (True, "submitted")
 
 
 def test_apply_and_plan_take_the_name_of_a_run_whose_workflow_never_started(
