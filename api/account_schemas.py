@@ -6,11 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.fields import ProjectName, Text, UserName
 from core.roles import GlobalRole, ProjectRole
-
-USER_NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$"
-# Project names go into workflow ids and URL paths, so they are as plain as run names.
-PROJECT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,49}$"
 
 
 class _Request(BaseModel):
@@ -18,34 +15,36 @@ class _Request(BaseModel):
 
 
 class CreateUserRequest(_Request):
-    username: str = Field(pattern=USER_NAME_PATTERN)
+    username: UserName
     global_role: GlobalRole = GlobalRole.USER
 
 
 class UpdateUserRequest(_Request):
-    username: str
+    """The last global admin can't be demoted (409): nobody could make another."""
+
+    username: UserName
     global_role: GlobalRole
 
 
 class CreateTokenRequest(_Request):
-    username: str | None = Field(default=None, description="whose token; default: the caller's")
-    name: str = Field(default="", max_length=100, description="a label to recognise the token by")
+    username: UserName | None = Field(default=None, description="whose token; default: the caller's")
+    name: Text = Field(default="", max_length=100, description="a label to recognise the token by")
 
 
 class ListTokensRequest(_Request):
-    username: str | None = Field(default=None, description="whose tokens; default: the caller's")
+    username: UserName | None = Field(default=None, description="whose tokens; default: the caller's")
 
 
 class RevokeTokenRequest(_Request):
-    id: str = Field(min_length=1, max_length=36)
+    id: Text = Field(min_length=1, max_length=36)
 
 
 class CreateProjectRequest(_Request):
-    project_name: str = Field(pattern=PROJECT_NAME_PATTERN)
+    project_name: ProjectName
 
 
 class MemberSetting(_Request):
-    username: str
+    username: UserName
     project_role: ProjectRole
 
 
@@ -54,7 +53,7 @@ class AddMembersRequest(_Request):
 
 
 class RemoveMembersRequest(_Request):
-    usernames: list[str] = Field(min_length=1, max_length=1000)
+    usernames: list[UserName] = Field(min_length=1, max_length=1000)
 
 
 class UserInfo(BaseModel):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 
 from api.account_controllers import ProjectsController, UsersController
+from api.auth import rate_limit_key
 from api.controllers import AllRunsController, LogsController, MetricsController, RunsController
 from api.errors import EXCEPTION_HANDLERS
+from api.health import HealthService, health
+from api.openapi import ModelRulesSchemaPlugin, openapi_config
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.projects import ProjectService
@@ -21,6 +25,10 @@ from api.services.users import UserService
 from api.static_ui import static_ui_router
 from store.accounts import Accounts
 
+# Requests per second per token (DURASTACK_RATE_LIMIT): far above what the UI or CLI send, low
+# enough that one runaway client can't take the API from everyone else.
+DEFAULT_RATE_LIMIT = 100
+
 
 @dataclass(frozen=True)
 class Services:
@@ -29,25 +37,40 @@ class Services:
     run_commands: RunCommands
     logs: LogService
     metrics: MetricsService
+    health: HealthService
 
 
-def create_app(services: Services) -> Litestar:
+def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Litestar:
+    """`rate_limit`: requests per second per token (per address without one); 0 turns it off."""
     # Users and projects need nothing but the accounts store, so they are made here.
     users, projects = UserService(services.accounts), ProjectService(services.accounts)
     return Litestar(
         route_handlers=[RunsController, AllRunsController, LogsController, MetricsController, UsersController,
-                        ProjectsController, static_ui_router()],
+                        ProjectsController, health, static_ui_router()],
         dependencies={
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "run_service": Provide(lambda: services.runs, sync_to_thread=False),
             "run_commands": Provide(lambda: services.run_commands, sync_to_thread=False),
             "log_service": Provide(lambda: services.logs, sync_to_thread=False),
             "metrics_service": Provide(lambda: services.metrics, sync_to_thread=False),
+            "health_service": Provide(lambda: services.health, sync_to_thread=False),
             "user_service": Provide(lambda: users, sync_to_thread=False),
             "project_service": Provide(lambda: projects, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[_rate_limiter(rate_limit)] if rate_limit > 0 else [],
         logging_config=None,  # structlog is configured once per process (server.logging)
-        openapi_config=OpenAPIConfig(title="durastack", version="0.1.0", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        openapi_config=openapi_config(),
+        plugins=[ModelRulesSchemaPlugin()],
     )
+
+
+def _rate_limiter(per_second: int) -> DefineMiddleware:
+    """Litestar's limiter, in this process's memory (each API replica counts its own requests)."""
+
+    def is_api(request: Request[Any, Any, Any]) -> bool:
+        # The UI's files and the OpenAPI document are static: a page load fetches many at once.
+        return request.url.path.startswith("/api/")
+
+    return RateLimitConfig(rate_limit=("second", per_second), identifier_for_request=rate_limit_key,
+                           check_throttle_handler=is_api).middleware

@@ -7,17 +7,34 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.fields import (
+    Flag,
+    Integer,
+    LogToken,
+    ProjectName,
+    ReplicaNum,
+    RunName,
+    SubmissionNum,
+    Text,
+    UserName,
+    UtcTime,
+    both_or_neither,
+    exactly_one_of,
+)
+from core.configuration import MAX_REPLICAS
 from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
 
 
 class _Request(BaseModel):
+    # api/openapi.py publishes extra="forbid" as additionalProperties: false, and a model's
+    # json_schema_extra as rules of the whole body.
     model_config = ConfigDict(extra="forbid")
 
 
 class RunSpec(_Request):
-    run_name: str | None = None
+    run_name: RunName | None = Field(default=None, description="overrides the configuration's `name`")
     configuration: dict[str, Any]
-    configuration_path: str | None = None
+    configuration_path: Text | None = None
 
 
 class ApplyRunRequest(_Request):
@@ -25,8 +42,12 @@ class ApplyRunRequest(_Request):
 
 
 class GetRunRequest(_Request):
-    run_name: str | None = None
-    id: str | None = None
+    """Exactly one of `run_name` and `id`."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("run_name", "id"))
+
+    run_name: RunName | None = None
+    id: Text | None = None
 
     @model_validator(mode="after")
     def _one_key(self) -> GetRunRequest:
@@ -36,13 +57,17 @@ class GetRunRequest(_Request):
 
 
 class ListRunsRequest(_Request):
-    only_active: bool = False
-    include_deleted: bool = Field(default=True, description="deleted runs are listed with deleted: true")
-    username: str | None = Field(default=None, description="only this user's runs")
-    run_name: str | None = Field(default=None, description="only runs of this name: its history")
-    limit: int = Field(default=100, ge=1, le=1000)
-    prev_submitted_at: datetime | None = Field(default=None, description="the last run of the previous page")
-    prev_run_id: str | None = None
+    """A page starts after the run given by `prev_submitted_at` and `prev_run_id` (both or neither)."""
+
+    model_config = ConfigDict(json_schema_extra=both_or_neither("prev_submitted_at", "prev_run_id"))
+
+    only_active: Flag = False
+    include_deleted: Flag = Field(default=True, description="deleted runs are listed with deleted: true")
+    username: UserName | None = Field(default=None, description="only this user's runs")
+    run_name: RunName | None = Field(default=None, description="only runs of this name: its history")
+    limit: Integer = Field(default=100, ge=1, le=1000)
+    prev_submitted_at: UtcTime | None = Field(default=None, description="the last run of the previous page")
+    prev_run_id: Text | None = None
 
     @model_validator(mode="after")
     def _whole_cursor(self) -> ListRunsRequest:
@@ -52,7 +77,7 @@ class ListRunsRequest(_Request):
 
 
 class ListAllRunsRequest(ListRunsRequest):
-    project_name: str | None = Field(default=None, description="only this project's runs")
+    project_name: ProjectName | None = Field(default=None, description="only this project's runs")
 
 
 class RunPlanRequest(_Request):
@@ -60,17 +85,17 @@ class RunPlanRequest(_Request):
 
 
 class StopRunsRequest(_Request):
-    runs_names: list[str] = Field(min_length=1, max_length=10_000)
-    abort: bool = False
+    runs_names: list[Text] = Field(min_length=1, max_length=10_000)
+    abort: Flag = False
 
 
 class ScaleRunsRequest(_Request):
-    runs_names: list[str] = Field(min_length=1, max_length=10_000)
-    replicas: int = Field(ge=0, le=1000)
+    runs_names: list[Text] = Field(min_length=1, max_length=10_000)
+    replicas: Integer = Field(ge=0, le=MAX_REPLICAS)
 
 
 class DeleteRunsRequest(_Request):
-    runs_names: list[str] = Field(min_length=1, max_length=10_000)
+    runs_names: list[Text] = Field(min_length=1, max_length=10_000)
 
 
 class JobSubmissionInfo(BaseModel):
@@ -156,12 +181,16 @@ class RunOutcomes(BaseModel):
 
 
 class PollLogsRequest(_Request):
-    run_name: str | None = None
-    run_id: str | None = None
-    replica_num: int = Field(default=0, ge=0)
-    submission_num: int | None = Field(default=None, ge=0)
-    next_token: str | None = None
-    limit: int = Field(default=1000, ge=1, le=5000)
+    """Exactly one of `run_name` and `run_id`."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("run_name", "run_id"))
+
+    run_name: RunName | None = None
+    run_id: Text | None = None
+    replica_num: ReplicaNum = 0
+    submission_num: SubmissionNum | None = Field(default=None, description="only this submission; default: all")
+    next_token: LogToken | None = Field(default=None, description="the `next_token` of the previous page")
+    limit: Integer = Field(default=1000, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _one_key(self) -> PollLogsRequest:
@@ -183,10 +212,20 @@ class JobLogs(BaseModel):
     next_token: str | None
 
 
+class LogStreamEvent(BaseModel):
+    """One Server-Sent Event of logs/follow."""
+
+    event: Literal["log", "end"] = Field(
+        description="log: one line; end: the run has finished and every line was sent, and the stream ends")
+    data: str = Field(json_schema_extra={"contentMediaType": "application/json"},
+                      description='log: the line, a LogEvent; end: {"run_id": ...}')
+    id: LogToken | None = Field(default=None, description="log: the next_token to resume after this line")
+
+
 class Metric(BaseModel):
     name: str
     timestamps: list[datetime]
-    values: list[float | int]
+    values: list[float]
 
 
 class JobMetrics(BaseModel):

@@ -100,6 +100,10 @@ class Compute(ABC):
         """Graceful: SIGTERM, then SIGKILL after `grace_seconds`. Abort: SIGKILL at once.
         Returns once the job is gone."""
 
+    def live_jobs(self) -> list[str]:
+        """Submission ids of the jobs alive on this host; backends that can't list them keep this."""
+        return []
+
     def process_ids(self, submission_id: str) -> list[int]:
         """Processes of a live job, for metrics; backends that can't see them keep this."""
         return []

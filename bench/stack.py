@@ -46,6 +46,7 @@ class EmbeddedStack:
             "DURASTACK_HOST_CPUS": str(cpus),
             "DURASTACK_HOST_MEMORY": memory,
             "DURASTACK_LOG_LEVEL": "WARNING",
+            "DURASTACK_RATE_LIMIT": "0",  # benchmarks send thousands of requests with one token
         }
         self.env.pop("TEMPORAL_ADDRESS", None)
         if database_url is None:

@@ -29,6 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     # Imported here so that client commands start without loading the API, Temporal and SQLAlchemy.
     from server.logging import configure_logging
     from server.main import Roles, serve
+    from server.supervisor import TemporalStartError
 
     settings = Settings()
     if getattr(args, "host", None):
@@ -40,5 +41,8 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit(f"durastack {args.roles}: set TEMPORAL_ADDRESS (only `durastack server` embeds Temporal)")
     roles = Roles(api=args.roles in ("all", "api"), worker=args.roles in ("all", "worker"),
                   embedded_temporal=args.roles == "all" and settings.embedded_temporal)
-    asyncio.run(serve(settings, roles))
+    try:
+        asyncio.run(serve(settings, roles))
+    except TemporalStartError as error:  # logged where it happened; one readable line, not a traceback
+        raise SystemExit(f"durastack {args.command}: {error}") from None
     return 0

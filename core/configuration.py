@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,22 @@ from pydantic import (
 from core.units import format_duration, format_memory, parse_duration_seconds, parse_memory_mb
 
 RUN_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
+
+# Bounds of every number and text a run may ask for, checked at apply so that nothing impossible
+# reaches a workflow or a host (docs/runs-and-jobs.md says why each is what it is).
+# Each replica may have two activities in flight (its watcher and its termination), and Temporal
+# fails a workflow task that schedules past 2,000 pending activities (its default limit).
+MAX_REPLICAS = 500
+MAX_CPU = 1024
+MAX_MEMORY_MB = 64 * 1024 * 1024  # 64TB
+MAX_RUN_DURATION_SECONDS = 365 * 86400  # max_duration and retry.duration
+MAX_STOP_DURATION_SECONDS = 3600
+# The script is one argument of `bash -c`, and Linux refuses a single argument over 128 KiB.
+MAX_SCRIPT_BYTES = 100_000
+MAX_ENV_VARIABLES = 1000
+MAX_ENV_ENTRY_BYTES = 100_000  # KEY=value, also one string of the job's environment
+MAX_ENV_BYTES = 256 * 1024  # all of them: with the script, well within the OS limit of 2 MiB
+MAX_PATH_BYTES = 4096
 _RANGE_RE = re.compile(r"^\s*(\d+)?\s*\.\.\s*(\d+)?\s*$")
 
 
@@ -37,15 +54,18 @@ class _Strict(BaseModel):
 
 
 class Resources(_Strict):
-    cpu: float = Field(default=1, gt=0, description="CPUs for each replica (fractions allowed)")
-    memory_mb: int = Field(default=512, gt=0, alias="memory", description="Memory for each replica")
+    cpu: float = Field(default=1, ge=0.001, le=MAX_CPU, description="CPUs for each replica (fractions allowed)")
+    memory_mb: int = Field(default=512, gt=0, le=MAX_MEMORY_MB, alias="memory", description="Memory for each replica")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @field_validator("memory_mb", mode="before")
     @classmethod
     def _parse_memory(cls, value: object) -> int:
-        return parse_memory_mb(value)
+        memory_mb = parse_memory_mb(value)
+        if memory_mb > MAX_MEMORY_MB:
+            raise ValueError(f"{value!r} is more than the {format_memory(MAX_MEMORY_MB)} a replica may ask for")
+        return memory_mb
 
     @field_serializer("memory_mb")
     def _memory_with_unit(self, memory_mb: int) -> str:
@@ -76,12 +96,12 @@ class RetryPolicy(_Strict):
     @field_validator("duration_seconds", mode="before")
     @classmethod
     def _parse_duration(cls, value: object) -> float:
-        return parse_duration_seconds(value)
+        return _bounded_duration(value, MAX_RUN_DURATION_SECONDS)
 
 
 class ReplicaRange(_Strict):
-    min: int = Field(ge=0)
-    max: int = Field(ge=1)
+    min: int = Field(ge=0, le=MAX_REPLICAS)
+    max: int = Field(ge=1, le=MAX_REPLICAS)
 
     @model_validator(mode="after")
     def _ordered(self) -> ReplicaRange:
@@ -93,18 +113,36 @@ class ReplicaRange(_Strict):
         return str(self.min) if self.min == self.max else f"{self.min}..{self.max}"
 
 
-def _parse_duration_or_none(value: object) -> float | None:
+def _bounded_duration(value: object, maximum: float) -> float:
+    seconds = parse_duration_seconds(value)
+    if seconds > maximum:
+        raise ValueError(f"{value!r} is longer than the maximum, {format_duration(maximum)}")
+    return seconds
+
+
+def _parse_duration_or_none(value: object, maximum: float) -> float | None:
     if value is None or value == "off" or value is False:
         return None
-    return parse_duration_seconds(value)
+    return _bounded_duration(value, maximum)
+
+
+def _utf8_bytes(text: str, what: str) -> int:
+    """The size of `text` as the OS gets it; NUL ends a C string, so it can't be passed at all."""
+    if "\0" in text:
+        raise ValueError(f"{what} can't contain a NUL character")
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode text (a lone surrogate)") from None
 
 
 class _BaseRunConfiguration(_Strict):
     name: str | None = Field(default=None, pattern=RUN_NAME_PATTERN,
                              description="Run name; generated when absent")
     commands: list[str] = Field(min_length=1)
-    env: dict[str, str] = Field(default_factory=dict)
-    working_dir: str | None = None
+    env: dict[str, str] = Field(default_factory=dict, max_length=MAX_ENV_VARIABLES)
+    working_dir: str | None = Field(default=None, description=(
+        "absolute, or relative to the job's own directory on its host (which it can't leave)"))
     resources: Resources = Field(default_factory=Resources)
     max_duration_seconds: float | None = Field(default=None, alias="max_duration")
     stop_duration_seconds: float = Field(default=30, alias="stop_duration")
@@ -117,7 +155,37 @@ class _BaseRunConfiguration(_Strict):
     def _non_blank_commands(cls, commands: list[str]) -> list[str]:
         if any(not command.strip() for command in commands):
             raise ValueError("commands can't be blank")
+        script_bytes = sum(_utf8_bytes(command, "a command") + 1 for command in commands)
+        if script_bytes > MAX_SCRIPT_BYTES:
+            raise ValueError(f"the commands make a script of {script_bytes:,} bytes; "
+                             f"at most {MAX_SCRIPT_BYTES:,} (the OS limit of one argument)")
         return commands
+
+    @field_validator("env")
+    @classmethod
+    def _passable_env(cls, env: dict[str, str]) -> dict[str, str]:
+        total = 0
+        for key, value in env.items():
+            if not key or "=" in key:
+                raise ValueError(f"{key!r} is not a variable name: it can't be empty or contain '='")
+            entry = _utf8_bytes(key, f"the name {key!r}") + 1 + _utf8_bytes(value, f"the value of {key}")
+            if entry > MAX_ENV_ENTRY_BYTES:
+                raise ValueError(f"{key} is {entry:,} bytes long; at most {MAX_ENV_ENTRY_BYTES:,}")
+            total += entry + 1
+        if total > MAX_ENV_BYTES:
+            raise ValueError(f"the variables take {total:,} bytes; at most {MAX_ENV_BYTES:,}")
+        return env
+
+    @field_validator("working_dir")
+    @classmethod
+    def _contained_working_dir(cls, working_dir: str | None) -> str | None:
+        if working_dir is None:
+            return None
+        if _utf8_bytes(working_dir, "working_dir") > MAX_PATH_BYTES:
+            raise ValueError(f"a path of at most {MAX_PATH_BYTES} bytes")
+        if not posixpath.isabs(working_dir) and posixpath.normpath(working_dir).split("/")[0] == "..":
+            raise ValueError(f"{working_dir!r} leaves the job's directory; use an absolute path or one inside it")
+        return working_dir
 
     @field_validator("env", mode="before")
     @classmethod
@@ -134,12 +202,12 @@ class _BaseRunConfiguration(_Strict):
     @field_validator("max_duration_seconds", mode="before")
     @classmethod
     def _parse_max_duration(cls, value: object) -> float | None:
-        return _parse_duration_or_none(value)
+        return _parse_duration_or_none(value, MAX_RUN_DURATION_SECONDS)
 
     @field_validator("stop_duration_seconds", mode="before")
     @classmethod
     def _parse_stop_duration(cls, value: object) -> float:
-        return parse_duration_seconds(value)
+        return _bounded_duration(value, MAX_STOP_DURATION_SECONDS)
 
     @field_validator("retry", mode="before")
     @classmethod
@@ -161,7 +229,7 @@ def _scalar_to_text(value: object) -> str:
 
 class TaskConfiguration(_BaseRunConfiguration):
     type: Literal["task"] = "task"
-    replicas: int = Field(default=1, ge=1, le=1000)
+    replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
 
     @property
     def replica_range(self) -> ReplicaRange:

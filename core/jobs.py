@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from core.configuration import Resources
@@ -53,8 +55,9 @@ class StartedReplica(BaseModel):
 
 
 class ReplicaExit(BaseModel):
-    exit_code: int | None  # None: the process vanished without reporting (killed)
+    exit_code: int | None  # None: the runner died without reporting (killed); the job was stopped
     message: str = ""
+    exited_at: datetime | None = None  # when the job's main process exited, as its runner recorded
 
 
 class WatchRequest(BaseModel):

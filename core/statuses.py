@@ -83,6 +83,8 @@ class JobTerminationReason(StrEnum):
     DONE_BY_RUNNER = "done_by_runner"
     CONTAINER_EXITED_WITH_ERROR = "container_exited_with_error"
     EXECUTOR_ERROR = "executor_error"
+    # The replica's runner (later: its whole host) was lost; its processes were stopped.
+    INSTANCE_UNREACHABLE = "instance_unreachable"
     MAX_DURATION_EXCEEDED = "max_duration_exceeded"
 
     def to_job_status(self) -> JobStatus:
@@ -92,6 +94,6 @@ class JobTerminationReason(StrEnum):
             return JobStatus.ABORTED
         if self in (JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
                     JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
-                    JobTerminationReason.EXECUTOR_ERROR):
+                    JobTerminationReason.EXECUTOR_ERROR, JobTerminationReason.INSTANCE_UNREACHABLE):
             return JobStatus.FAILED
         return JobStatus.TERMINATED

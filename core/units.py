@@ -1,5 +1,6 @@
 """Parsing of the human-friendly durations and sizes used in run configurations."""
 
+import math
 import re
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -21,6 +22,8 @@ def parse_duration_seconds(value: object) -> float:
         raise ValueError(f"{value!r} is not a duration; use e.g. 30s, 10m, 1h or 2d")
     if seconds < 0:
         raise ValueError("a duration can't be negative")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration")
     return seconds
 
 
@@ -37,6 +40,8 @@ def parse_memory_mb(value: object) -> int:
         raise ValueError(f"{value!r} is not a size; use e.g. 512MB or 2GB")
     if mb <= 0:
         raise ValueError("a size must be positive")
+    if not math.isfinite(mb):
+        raise ValueError(f"{value!r} is not a finite size")
     return max(1, round(mb))
 
 

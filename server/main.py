@@ -7,9 +7,9 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -18,13 +18,16 @@ import yaml
 from temporalio.client import Client
 
 from api.app import Services, create_app
+from api.health import HealthService
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
+from api.services.overdue_aborts import OverdueAborts
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService, TemporalSettings
 from backends.registry import create_compute
 from server.settings import Settings
-from server.temporal import connect, start_dev_server
+from server.supervisor import TemporalSupervisor
+from server.temporal import connect
 from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
 from store.database import Database
@@ -32,6 +35,7 @@ from store.logs import LogStore
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.runs import RunStore
+from worker.orphaned_jobs import OrphanedJobs
 from worker.workers import host_task_queue, host_worker, run_worker
 
 log = structlog.get_logger(__name__)
@@ -66,35 +70,39 @@ def client_config_path() -> Path:
 def write_client_config(url: str, token: str) -> Path:
     """What the CLI reads when no flags or environment variables say otherwise."""
     path = client_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"url": url, "token": token, "project": DEFAULT_PROJECT}))
     path.chmod(0o600)
     return path
 
 
+def make_state_private(server_dir: Path) -> None:
+    """The state directory (database, Temporal's file, admin token, job files) is the server's
+    alone, and so is every file the process creates from now on: jobs must not read them."""
+    os.umask(0o077)
+    server_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    server_dir.chmod(0o700)
+
+
 async def serve(settings: Settings, roles: Roles) -> None:
-    settings.server_dir.mkdir(parents=True, exist_ok=True)
-    temporal_process: subprocess.Popen[bytes] | None = None
-    if roles.embedded_temporal:
-        temporal_process = start_dev_server(settings.server_dir / "temporal.db", settings.temporal_port,
-                                            settings.temporal_ui_port, settings.server_dir / "temporal.log")
+    make_state_private(settings.server_dir)
+    supervisor = TemporalSupervisor(settings.server_dir, settings.temporal_port, settings.temporal_ui_port) \
+        if roles.embedded_temporal else None
     database = Database(settings.resolved_database_url)
     try:
+        if supervisor is not None:
+            await supervisor.start()
         await upgrade_database(database)
-        client = await connect(settings.resolved_temporal_address, settings.temporal_namespace,
-                               embedded=temporal_process)
-        await _serve_roles(settings, roles, database, client)
+        client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+        await _serve_roles(settings, roles, database, client, supervisor)
     finally:
         await database.dispose()
-        if temporal_process is not None:
-            temporal_process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                temporal_process.wait(timeout=10)
-            if temporal_process.poll() is None:
-                temporal_process.kill()
+        if supervisor is not None:
+            await supervisor.stop()
 
 
-async def _serve_roles(settings: Settings, roles: Roles, database: Database, client: Client) -> None:
+async def _serve_roles(settings: Settings, roles: Roles, database: Database, client: Client,
+                       supervisor: TemporalSupervisor | None) -> None:
     runs, logs, capacity, accounts = RunStore(database), LogStore(database), Capacity(database), Accounts(database)
     metrics = MetricsStore(database)
     stop = asyncio.Event()
@@ -103,6 +111,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         loop.add_signal_handler(signum, stop.set)
 
     tasks: list[asyncio.Task[None]] = []
+    sweepers: list[asyncio.Task[None]] = []  # periodic clean-ups, cancelled at shutdown
     workers = []
     if roles.worker:
         compute = create_compute(LOCAL_BACKEND, settings.local_backend_config())
@@ -113,10 +122,10 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
                    host_worker(client, compute, logs, metrics)]
         tasks += [asyncio.create_task(worker.run()) for worker in workers]
+        sweepers.append(asyncio.create_task(OrphanedJobs(compute, capacity).sweep_forever()))
         log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)
 
     http: uvicorn.Server | None = None
-    sweeper: asyncio.Task[None] | None = None
     if roles.api:
         token = admin_token(settings)
         await accounts.bootstrap(token)
@@ -129,11 +138,15 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
             run_commands=RunCommands(runs, client),
             logs=LogService(logs, runs),
             metrics=MetricsService(metrics, runs, run_service),
+            health=HealthService(database, client, settings.task_queue,
+                                 embedded_temporal=(lambda: supervisor.state) if supervisor else None),
         )
-        http = _HttpServer(uvicorn.Config(create_app(services), host=settings.server_host,
+        http = _HttpServer(uvicorn.Config(create_app(services, settings.rate_limit), host=settings.server_host,
                                           port=settings.server_port, log_config=None, access_log=False))
         tasks.append(asyncio.create_task(http.serve()))
-        sweeper = asyncio.create_task(run_service.orphans.sweep_forever())
+        overdue_aborts = OverdueAborts(runs, capacity, client, timedelta(seconds=settings.abort_deadline))
+        sweepers += [asyncio.create_task(run_service.orphans.sweep_forever()),
+                     asyncio.create_task(overdue_aborts.sweep_forever())]
         url = f"http://{settings.server_host}:{settings.server_port}"
         while not http.started and not tasks[-1].done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.05)
@@ -149,7 +162,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
     log.info("shutting down")
     if http is not None:
         http.should_exit = True
-    if sweeper is not None:
+    for sweeper in sweepers:
         sweeper.cancel()
     for worker in workers:
         await worker.shutdown()

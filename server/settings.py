@@ -13,6 +13,8 @@ ENVIRONMENT_HELP = {
     "DURASTACK_SERVER_ADMIN_TOKEN": "fixed admin token; generated and saved in the state directory when absent",
     "DURASTACK_SERVER_HOST": "address the API listens on (default 127.0.0.1; --host)",
     "DURASTACK_SERVER_PORT": "port the API listens on (default 3000; --port)",
+    "DURASTACK_RATE_LIMIT": "API requests per second per token (per address without one) in each API process; "
+                            "429 past it (default 100; 0: no limit)",
     "DATABASE_URL": "PostgreSQL URL (postgresql://user@host/db) instead of the embedded SQLite",
     "TEMPORAL_ADDRESS": "host:port of an existing Temporal server instead of the embedded dev server",
     "TEMPORAL_NAMESPACE": "Temporal namespace (default: default)",
@@ -24,6 +26,13 @@ ENVIRONMENT_HELP = {
     "DURASTACK_HOST_CPUS": "CPUs this host advertises (default: all)",
     "DURASTACK_HOST_MEMORY": "memory this host advertises, e.g. 16GB (default: all)",
     "DURASTACK_HOST_PRICE": "price per hour of this host (default 0)",
+    "DURASTACK_ISOLATE_JOBS": "give each job a Unix user of its own (default: on when the worker runs as root; "
+                              "off is single-user mode: jobs run as the server's user)",
+    "DURASTACK_JOB_UID_BASE": "first uid of the job users dsjob0, dsjob1, ... (default 1900000000)",
+    "DURASTACK_WORKSPACES_DIR": "where jobs get their homes (default /var/lib/durastack-workspaces with "
+                                "isolated jobs, else DURASTACK_SERVER_DIR/workspaces)",
+    "DURASTACK_ABORT_DEADLINE": "seconds an abort may take before the API ends the run without its workflow "
+                                "(default 60)",
     "DURASTACK_LOG_LEVEL": "log level (default INFO)",
     "DURASTACK_LOG_JSON": "1 for JSON log lines",
 }
@@ -36,6 +45,7 @@ class Settings(BaseSettings):
     server_admin_token: str | None = None
     server_host: str = "127.0.0.1"
     server_port: int = 3000
+    rate_limit: int = Field(default=100, ge=0)  # api.app.DEFAULT_RATE_LIMIT
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
@@ -47,6 +57,10 @@ class Settings(BaseSettings):
     host_cpus: float | None = None
     host_memory: str | None = None
     host_price: float = 0.0
+    isolate_jobs: bool | None = None
+    job_uid_base: int | None = None
+    workspaces_dir: Path | None = None
+    abort_deadline: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -76,4 +90,6 @@ class Settings(BaseSettings):
             config["cpus"] = self.host_cpus
         if self.host_memory:
             config["memory"] = self.host_memory
-        return config
+        optional = {"isolate_jobs": self.isolate_jobs, "job_uid_base": self.job_uid_base,
+                    "workspaces_dir": self.workspaces_dir}
+        return config | {key: value for key, value in optional.items() if value is not None}

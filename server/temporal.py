@@ -65,15 +65,20 @@ def _repeated_flag(option: str, settings: Mapping[str, object]) -> list[str]:
     return [flag for key, value in settings.items() for flag in (option, f"{key}={value}")]
 
 
-def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Path) -> subprocess.Popen[bytes]:
+def dev_server_command(db_file: Path, port: int, ui_port: int | None) -> list[str]:
     """`temporal server start-dev` with persistence and our search attributes registered.
     `ui_port=None` runs it headless."""
     command = [temporal_binary(), "server", "start-dev", "--db-filename", str(db_file),
                "--ip", "127.0.0.1", "--port", str(port), "--log-level", "warn",
                *search_attributes.dev_server_flags(), *_repeated_flag("--dynamic-config-value", DYNAMIC_CONFIG),
                *_repeated_flag("--sqlite-pragma", SQLITE_PRAGMAS)]
-    command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    return command + (["--ui-port", str(ui_port)] if ui_port else ["--headless"])
+
+
+def start_dev_server(db_file: Path, port: int, ui_port: int | None, log_file: Path) -> subprocess.Popen[bytes]:
+    """A dev server nobody supervises (tests, benchmarks); `durastack server` runs it under
+    server/supervisor.py."""
     log.info("starting temporal dev server", port=port, ui_port=ui_port, db_file=str(db_file))
     with open(log_file, "ab") as output:
-        return subprocess.Popen(command, stdout=output, stderr=output, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        return subprocess.Popen(dev_server_command(db_file, port, ui_port), stdout=output, stderr=output,
+                                stdin=subprocess.DEVNULL, start_new_session=True)

@@ -166,6 +166,13 @@ class Capacity:
             )).first()
         return row is not None
 
+    async def released_submissions(self, submission_ids: Sequence[str]) -> set[str]:
+        """Those of the submissions whose instance has been released."""
+        async with self._db.read() as session:
+            return set((await session.scalars(
+                select(InstanceModel.submission_id).where(InstanceModel.submission_id.in_(list(submission_ids)),
+                                                          InstanceModel.released_at.is_not(None)))).all())
+
     async def allocated(self, host_id: str) -> tuple[int, int]:
         """CPU (milli) and memory (MB) currently held on a host."""
         async with self._db.read() as session:

@@ -137,6 +137,8 @@ class RunModel(Base):
     submitted_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by the first abort of the run; see api/services/overdue_aborts.py.
+    abort_requested_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         # A name is unique among the active runs of a project only.

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from core.run_state import RunState
-from core.statuses import RunStatus
+from core.statuses import JobTerminationReason, RunStatus, RunTerminationReason
 from store.database import Database
 from store.models import RunModel, utcnow
 
@@ -34,8 +34,11 @@ _RUNS = cast(Table, RunModel.__table__)
 def _write_projection_statement(columns: tuple[str, ...]) -> Update:
     """Built and compiled once, on the table rather than the ORM entity: each stopped run writes
     its projection twice, and building the ORM update per write cost more than running it."""
+    # A finished run is final: a late write of its workflow can't bring back a run that was ended
+    # without it (api/services/overdue_aborts.py).
     return (update(_RUNS)
-            .where(_RUNS.c.id == bindparam("p_run_id"), _RUNS.c.version < bindparam("p_version"))
+            .where(_RUNS.c.id == bindparam("p_run_id"), _RUNS.c.version < bindparam("p_version"),
+                   _RUNS.c.active.is_(True))
             .values({column: bindparam(f"p_{column}") for column in columns}))
 
 
@@ -127,6 +130,47 @@ class RunStore:
         async with self._db.write() as session:
             parameters = {"p_run_id": state.run_id, **{f"p_{key}": value for key, value in values.items()}}
             result = await session.execute(_write_projection_statement(tuple(values)), parameters)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def request_abort(self, run_ids: Sequence[str]) -> None:
+        """Records when each active run was first aborted (a later abort keeps the first time)."""
+        if not run_ids:
+            return
+        async with self._db.write() as session:
+            await session.execute(
+                update(RunModel).where(RunModel.id.in_(list(run_ids)), RunModel.active.is_(True),
+                                       RunModel.abort_requested_at.is_(None))
+                .values(abort_requested_at=utcnow()))
+
+    async def aborted_before(self, requested_before: datetime) -> list[RunModel]:
+        """Active runs first aborted before the time."""
+        async with self._db.read() as session:
+            return list((await session.execute(
+                select(RunModel).where(RunModel.active.is_(True), RunModel.abort_requested_at < requested_before)
+            )).scalars())
+
+    async def force_finish(self, row: RunModel, reason: RunTerminationReason, message: str) -> bool:
+        """Ends a run that its workflow could not end (the workflow is gone): every submission
+        still live is finished with the run. False if the run had finished meanwhile."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": reason.to_run_status().value, "status_message": message, "termination_reason": reason.value,
+            "active": False, "running_replicas": 0, "finished_at": now, "updated_at": now,
+            "version": row.version + 1,
+        }
+        if row.state is not None:
+            state = RunState.model_validate(row.state)
+            job_reason = JobTerminationReason.ABORTED_BY_USER if reason == RunTerminationReason.ABORTED_BY_USER \
+                else JobTerminationReason.TERMINATED_BY_SERVER
+            for replica in state.replicas:
+                for submission in replica.submissions:
+                    state.finish_job(submission, job_reason, now, message=message)
+            state.finish_run(reason, now, message)
+            values |= {"state": state.model_dump(mode="json"), "cost": state.cost(now),
+                       "version": max(row.version, state.version) + 1}
+        async with self._db.write() as session:
+            result = await session.execute(
+                update(RunModel).where(RunModel.id == row.id, RunModel.active.is_(True)).values(values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def by_id(self, project_id: str, run_id: str) -> RunModel | None:

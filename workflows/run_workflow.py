@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -207,8 +207,7 @@ class RunWorkflow:
             reason = submission.termination_reason
             if submission.status != JobStatus.FAILED or self._replica_stopping(replica_num):
                 return
-            event = "interruption" if submission.exit_code is None and reason != \
-                JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY else "error"
+            event = "interruption" if reason == JobTerminationReason.INSTANCE_UNREACHABLE else "error"
             retry = self.state.configuration.retry
             elapsed = (workflow.now() - first_submitted_at).total_seconds()
             if retry is None or event not in retry.on_events or elapsed >= retry.duration_seconds \
@@ -247,13 +246,18 @@ class RunWorkflow:
             self.state.set_job_status(submission, JobStatus.RUNNING, workflow.now())
             self._refresh_status()
             exited, terminated = await self._watch_until_exit(submission, instance)
+            # Ended when the runner saw the main process exit, not when this workflow heard of it.
+            ended_at = min(max(exited.exited_at or workflow.now(), submission.started_at or workflow.now()),
+                           workflow.now())
             if terminated:
-                self._finish(submission, self._stop_job_reason(submission.replica_num), exit_code=exited.exit_code)
+                reason = self._stop_job_reason(submission.replica_num)
             elif exited.exit_code == 0:
-                self._finish(submission, JobTerminationReason.DONE_BY_RUNNER, exit_code=0)
+                reason = JobTerminationReason.DONE_BY_RUNNER
+            elif exited.exit_code is None:
+                reason = JobTerminationReason.INSTANCE_UNREACHABLE
             else:
-                self._finish(submission, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR,
-                             exit_code=exited.exit_code, message=exited.message)
+                reason = JobTerminationReason.CONTAINER_EXITED_WITH_ERROR
+            self._finish(submission, reason, exit_code=exited.exit_code, message=exited.message, at=ended_at)
         finally:
             # One local activity fewer per stopped run: the final projection write releases it.
             if not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
@@ -389,8 +393,8 @@ class RunWorkflow:
             self.state.record(workflow.now(), f"run failing: {reason.value}")
 
     def _finish(self, submission: JobSubmission, reason: JobTerminationReason, *,
-                exit_code: int | None = None, message: str = "") -> None:
-        self.state.finish_job(submission, reason, workflow.now(), exit_code=exit_code, message=message)
+                exit_code: int | None = None, message: str = "", at: datetime | None = None) -> None:
+        self.state.finish_job(submission, reason, at or workflow.now(), exit_code=exit_code, message=message)
         self._refresh_status()
 
     def _refresh_status(self) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 from api.auth import ProjectAccess
 from api.errors import ApiError
+from api.fields import LOG_TOKEN_PATTERN
 from api.schemas import JobLogs, LogEvent
 from api.services.lookup import find_run
 from store.logs import LogStore
@@ -22,11 +24,11 @@ def encode_token(submission_num: int, offset: int) -> str:
 
 
 def decode_token(token: str) -> tuple[int, int]:
-    try:
-        submission, offset = token.split(":")
-        return int(submission), int(offset)
-    except ValueError:
-        raise ApiError(400, "next_token: not a token returned by logs/poll", "next_token") from None
+    """The (submission, offset) cursor; the pattern keeps both within their database columns."""
+    if re.fullmatch(LOG_TOKEN_PATTERN, token) is None:
+        raise ApiError(400, "next_token: not a token returned by logs/poll", "next_token")
+    submission, offset = token.split(":")
+    return int(submission), int(offset)
 
 
 class LogService:
@@ -37,20 +39,19 @@ class LogService:
     async def find_run(self, access: ProjectAccess, run_name: str | None, run_id: str | None) -> RunModel:
         return await find_run(self._runs, access, run_name=run_name, run_id=run_id)
 
-    async def poll(self, run: RunModel, replica_num: int, submission_num: int | None, next_token: str | None,
+    async def poll(self, run: RunModel, replica_num: int, submission_num: int | None, after: tuple[int, int] | None,
                    limit: int) -> JobLogs:
-        after = decode_token(next_token) if next_token else None
+        """A page of lines after the (submission, offset) cursor `after` (decode_token)."""
         page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after, limit=limit)
         events = [LogEvent(timestamp=line.timestamp, log_source=line.stream,
                            message=line.message, submission_num=num, offset=line.offset) for num, line in page]
-        token = encode_token(page[-1][0], page[-1][1].offset) if page else next_token
-        return JobLogs(logs=events, next_token=token)
+        last = (page[-1][0], page[-1][1].offset) if page else after
+        return JobLogs(logs=events, next_token=encode_token(*last) if last else None)
 
     async def follow(self, run: RunModel, replica_num: int, submission_num: int | None,
-                     start_token: str | None) -> AsyncIterator[LogEvent]:
-        """Every line from the start (or the token) on, then new lines as they come, until the
-        run has finished and every line has been sent."""
-        after = decode_token(start_token) if start_token else None
+                     after: tuple[int, int] | None) -> AsyncIterator[LogEvent]:
+        """Every line from the start (or after the cursor) on, then new lines as they come, until
+        the run has finished and every line has been sent."""
         while True:
             page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=after)
             for num, line in page:

@@ -29,6 +29,8 @@ class RunCommands:
 
     async def stop(self, access: ProjectAccess, references: Sequence[str], abort: bool) -> list[RunOutcome]:
         rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
+        if abort:  # recorded first: an abort that its workflow can't carry out still ends the run
+            await self._runs.request_abort([row.id for row in rows.values() if row.active])
         send = await self._signaller(rows, STOP_SIGNAL, StopCommand(abort=abort),
                                      f"{'abort' if abort else 'stop'} by {access.user.name}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import uuid
@@ -50,7 +51,7 @@ from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUE
 
 log = structlog.get_logger(__name__)
 
-QUERY_TIMEOUT = timedelta(seconds=5)
+QUERY_TIMEOUT = timedelta(seconds=2)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
 # How many signals one batch request has in flight at once.
 FAN_OUT = 64
@@ -184,9 +185,13 @@ class RunService:
         return self._from_row(row, project_name, users.get(row.user_id, ""))
 
     async def query_state(self, workflow_id: str) -> RunState | None:
+        """The workflow's own state, or None when it doesn't answer within QUERY_TIMEOUT (no worker,
+        or a server whose query buffer is full): the caller answers from the projection then, and
+        says so. The SDK retries a refused query, so the bound is on the whole call."""
         try:
             handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(workflow_id)
-            return await handle.query(STATE_QUERY, result_type=RunState, rpc_timeout=QUERY_TIMEOUT)
+            async with asyncio.timeout(QUERY_TIMEOUT.total_seconds()):
+                return await handle.query(STATE_QUERY, result_type=RunState, rpc_timeout=QUERY_TIMEOUT)
         except Exception as error:  # the workflow may be unreachable; the projection still answers
             log.warning("run query failed; answering from the projection", workflow_id=workflow_id,
                         error=str(error))

@@ -34,7 +34,8 @@ class UserService:
         try:
             user = await self._accounts.set_global_role(username, global_role)
         except LastGlobalAdmin as error:
-            raise ApiError(400, f"global_role: {error}", "global_role") from None
+            # Well-formed, but it conflicts with the users as they are.
+            raise ApiError(409, f"global_role: {error}", "global_role") from None
         if user is None:
             raise NotFound(f"user {username} not found")
         log.info("global role set", username=username, global_role=global_role.value, by=caller.name)

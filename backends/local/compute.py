@@ -8,15 +8,18 @@ import fcntl
 import json
 import marshal
 import os
+import pwd
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import structlog
 
 from backends.base import (
     Compute,
@@ -29,7 +32,10 @@ from backends.base import (
 )
 from backends.local import runner
 from backends.local.config import LocalConfig
+from backends.local.job_users import JobUsers
 from core.jobs import JobSpec, ReplicaExit
+
+log = structlog.get_logger(__name__)
 
 _RUNNER_START_TIMEOUT = 10.0
 _TERMINATE_POLL = 0.05
@@ -39,6 +45,9 @@ _MIN_CPU_AVERAGE_SECONDS = 1.0
 # A runner records how its job ended; only a runner that was itself killed doesn't, and its death
 # is noticed this long after at most. Taking its lock on every look cost a watcher more than the rest.
 _LIVENESS_SECONDS = 2.0
+_TMP_DIR = ".tmp"
+# Of the server's environment, a job sees only these (and the locale's LC_*).
+_PASSED_VARIABLES = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM"}
 
 
 class LocalCompute(Compute):
@@ -48,7 +57,17 @@ class LocalCompute(Compute):
 
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
-        config.jobs_dir.mkdir(parents=True, exist_ok=True)
+        _make_private_dir(config.jobs_dir)
+        self.workspaces_dir = config.resolved_workspaces_dir
+        self._users: JobUsers | None = None
+        if config.isolate_jobs:
+            _make_traversable_dir(self.workspaces_dir)
+            self._users = JobUsers(config.job_uid_base)
+        else:
+            self.workspaces_dir.mkdir(parents=True, exist_ok=True)
+            log.warning("single-user mode: jobs run as the server's own user, so they can read its state "
+                        "directory and each other's files; run the worker as root to give each job a user of its own",
+                        user=_user_name(os.geteuid()), jobs_dir=str(config.jobs_dir))
         # psutil measures CPU between two calls on the same Process object, so each live job
         # keeps its processes from one sample to the next (by pid); dropped when the job is gone.
         self._sampled: dict[str, dict[int, psutil.Process]] = {}
@@ -56,6 +75,7 @@ class LocalCompute(Compute):
         self._children_read_at = -_PROCESS_TABLE_SECONDS
         self._seen_alive_at: dict[str, float] = {}  # submission → when its runner last held its lock
         self._job_pgids: dict[str, int] = {}
+        self._starting: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
@@ -65,51 +85,64 @@ class LocalCompute(Compute):
     def _job_dir(self, submission_id: str) -> Path:
         return self.config.jobs_dir / submission_id
 
-    def _working_dir(self, job: JobSpec, job_dir: Path) -> Path:
+    def _working_dir(self, job: JobSpec, home: Path) -> Path:
         if job.working_dir and Path(job.working_dir).is_absolute():
             path = Path(job.working_dir)
             if not path.is_dir():
                 raise JobStartError(f"working_dir {path} does not exist on host {self.config.name}")
             return path
-        # Relative (or absent) working dirs live under the job's own directory on the host.
-        path = (job_dir / "workdir" / (job.working_dir or ".")).resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        # Relative (or absent) working dirs live in the job's own home, which they can't leave.
+        path = Path(os.path.normpath(home / (job.working_dir or ".")))
+        if not path.is_relative_to(home):
+            raise JobStartError(f"working_dir {job.working_dir} leaves the job's directory")
         return path
 
     async def run_job(self, job: JobSpec) -> int:
         job_dir = self._job_dir(job.submission_id)
-        pid = _read_pid(job_dir)
-        if pid is not None:
-            return pid
-        await asyncio.to_thread(self._launch, job, job_dir)
-        deadline = time.monotonic() + _RUNNER_START_TIMEOUT
-        while (pid := _read_pid(job_dir)) is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
-            await asyncio.sleep(0.01)
-        return pid
+        async with self._starting[job.submission_id]:  # one launch at a time per job in this process
+            try:
+                pid = _read_pid(job_dir)
+                if pid is not None:
+                    return pid
+                await asyncio.to_thread(self._launch, job, job_dir)
+                deadline = time.monotonic() + _RUNNER_START_TIMEOUT
+                while (pid := _read_pid(job_dir)) is None:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
+                    await asyncio.sleep(0.01)
+                return pid
+            finally:
+                self._starting.pop(job.submission_id, None)
 
     def _launch(self, job: JobSpec, job_dir: Path) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **job.env,
-            "DURASTACK_RUN_NAME": job.run_name,
-            "DURASTACK_RUN_ID": job.run_id,
-            "DURASTACK_PROJECT": job.project,
-            "DURASTACK_REPLICA_NUM": str(job.replica_num),
-            "DURASTACK_SUBMISSION_NUM": str(job.submission_num),
-            "PYTHONUNBUFFERED": "1",
-        }
-        spec = {"commands": job.commands, "env": env, "working_dir": str(self._working_dir(job, job_dir))}
-        # marshal: the runner reads it without importing json; both run this same interpreter.
-        (job_dir / runner.SPEC_FILE).write_bytes(marshal.dumps(spec))
-        with open(job_dir / "runner.log", "ab") as runner_log:
-            # Run as a plain script in isolated mode: importing the package would pull in pydantic
-            # and psutil, tripling the start time and memory of every replica.
-            launcher = subprocess.Popen([sys.executable, "-I", "-S", runner.__file__, str(job_dir)],
-                                        start_new_session=True, stdin=subprocess.DEVNULL, stdout=runner_log,
-                                        stderr=runner_log, close_fds=True)
-        launcher.wait()  # it forks the runner proper and exits
+        home = self.workspaces_dir / job.submission_id
+        working_dir = self._working_dir(job, home)
+        user, slot_fd = self._users.claim() if self._users is not None else (None, None)
+        try:
+            spec = {
+                "commands": job.commands,
+                "env": _job_environment(job, home, user.name if user else _user_name(os.geteuid())),
+                "home": str(home),
+                "working_dir": str(working_dir),
+                "make_dirs": [str(home / _TMP_DIR), *([str(working_dir)] if working_dir.is_relative_to(home) else [])],
+                "user": user.runner_spec(slot_fd) if user is not None and slot_fd is not None else None,
+            }
+            # marshal: the runner reads it without importing json; both run this same interpreter.
+            # A file per launch: a second launch that loses the job's lock can't change the winner's.
+            spec_path = job_dir / f"{runner.SPEC_FILE}.{uuid.uuid4().hex[:8]}"
+            spec_path.write_bytes(marshal.dumps(spec))
+            with open(job_dir / "runner.log", "ab") as runner_log:
+                # Run as a plain script in isolated mode: importing the package would pull in pydantic
+                # and psutil, tripling the start time and memory of every replica.
+                launcher = subprocess.Popen([sys.executable, "-I", "-S", runner.__file__, str(job_dir), str(spec_path)],
+                                            start_new_session=True, stdin=subprocess.DEVNULL, stdout=runner_log,
+                                            stderr=runner_log, close_fds=True,
+                                            pass_fds=() if slot_fd is None else (slot_fd,))
+            launcher.wait()  # it forks the runner proper and exits
+        finally:
+            if slot_fd is not None:
+                os.close(slot_fd)  # the runner holds the slot now, or it lost the job and let it go
 
     def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:
         path = os.path.join(self.config.jobs_dir, submission_id, runner.OUTPUT_FILE)
@@ -149,20 +182,42 @@ class LocalCompute(Compute):
             if _runner_alive(job_dir):
                 self._seen_alive_at[submission_id] = now
                 return None
-        code = _read_int(job_dir / runner.EXIT_CODE_FILE)
-        if code is not None:
-            return ReplicaExit(exit_code=code)
-        # The runner may have written the exit code between our two looks.
-        code = _read_int(job_dir / runner.EXIT_CODE_FILE)
-        if code is not None:
-            return ReplicaExit(exit_code=code)
-        return ReplicaExit(exit_code=None, message="the replica's process disappeared (killed)")
+        # The runner may have written the exit code between the two looks.
+        exited = _read_exit(job_dir)
+        if exited is not None:
+            return exited
+        self._stop_orphaned(submission_id)
+        return ReplicaExit(exit_code=None,
+                           message=f"the replica's runner on {self.config.name} was killed; its processes were stopped")
+
+    def _stop_orphaned(self, submission_id: str) -> None:
+        """What is left of a job whose runner died goes with it, so that a retry never runs
+        beside it: its process group, and every process of its user when it has one."""
+        job_dir = self._job_dir(submission_id)
+        pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
+        if pgid is not None:
+            _signal_group(pgid, signal.SIGKILL)
+        user = _spec_user(job_dir)
+        if user is not None and self._users is not None:
+            self._users.kill_orphaned_processes(user["uid"] - self.config.job_uid_base)
+        log.warning("stopped the processes of a job whose runner died", submission_id=submission_id)
+
+    def live_jobs(self) -> list[str]:
+        """Submissions whose runner is alive on this host."""
+        return [entry.name for entry in os.scandir(self.config.jobs_dir)
+                if entry.is_dir() and not entry.name.startswith(".")
+                and not os.path.exists(os.path.join(entry.path, runner.EXIT_CODE_FILE))
+                and _runner_alive(Path(entry.path))]
 
     async def terminate_job(self, submission_id: str, *, abort: bool, grace_seconds: float,
                             heartbeat: Heartbeat, signalled: Signalled) -> None:
         job_dir = self._job_dir(submission_id)
         pgid = _read_int(job_dir / runner.JOB_PGID_FILE)
-        if pgid is None or not _runner_alive(job_dir):
+        if pgid is None:
+            return
+        if not _runner_alive(job_dir):
+            if _read_exit(job_dir) is None:
+                self._stop_orphaned(submission_id)
             return
         if not abort:
             _signal_group(pgid, signal.SIGTERM)
@@ -178,7 +233,7 @@ class LocalCompute(Compute):
                     if result is not None:
                         await result
                 await asyncio.sleep(_TERMINATE_POLL)
-        # The runner survives this and records the exit code (137).
+        # The runner survives this, stops the rest of the job and records the exit code (137).
         _signal_group(pgid, signal.SIGKILL)
         signalled()
 
@@ -268,6 +323,67 @@ def _read_int(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def _read_exit(job_dir: Path) -> ReplicaExit | None:
+    """The recorded exit code and, from runners that record it, when the job exited."""
+    try:
+        code, *exited_at = (job_dir / runner.EXIT_CODE_FILE).read_text().split()
+        return ReplicaExit(exit_code=int(code),
+                           exited_at=datetime.fromtimestamp(float(exited_at[0]), UTC) if exited_at else None)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _spec_user(job_dir: Path) -> dict[str, int] | None:
+    try:
+        with open(job_dir / runner.SPEC_FILE, "rb") as file:
+            return marshal.load(file).get("user")
+    except (FileNotFoundError, EOFError, ValueError):
+        return None
+
+
+def _job_environment(job: JobSpec, home: Path, user_name: str) -> dict[str, str]:
+    """Only what the job needs: a few base variables, its configuration's env, and the run's own
+    variables. Never the server's environment, which holds its secrets."""
+    base = {key: value for key, value in os.environ.items() if key in _PASSED_VARIABLES or key.startswith("LC_")}
+    return {
+        **base,
+        "HOME": str(home), "USER": user_name, "LOGNAME": user_name, "SHELL": runner.BASH,
+        "TMPDIR": str(home / _TMP_DIR), "PYTHONUNBUFFERED": "1",
+        **job.env,
+        "DURASTACK_RUN_NAME": job.run_name,
+        "DURASTACK_RUN_ID": job.run_id,
+        "DURASTACK_PROJECT": job.project,
+        "DURASTACK_REPLICA_NUM": str(job.replica_num),
+        "DURASTACK_SUBMISSION_NUM": str(job.submission_num),
+    }
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.geteuid():
+        path.chmod(0o700)
+
+
+def _make_traversable_dir(path: Path) -> None:
+    """Jobs of other users must reach their homes inside it, but not list it or write to it."""
+    path.mkdir(mode=0o711, parents=True, exist_ok=True)
+    status = path.stat()
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise ValueError(f"{path} must belong to the server's user and be writable by it alone")
+    path.chmod(0o711)
+    for ancestor in path.parents:
+        if not ancestor.stat().st_mode & 0o001:
+            raise ValueError(f"jobs could not reach their homes in {path}: {ancestor} is closed to other users; "
+                             "choose another DURASTACK_WORKSPACES_DIR")
 
 
 def _read_pid(job_dir: Path) -> int | None:

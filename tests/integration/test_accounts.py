@@ -69,7 +69,7 @@ def test_global_admins_manage_users(deployment: DurastackProcesses) -> None:
     ok(deployment, alice, "users/update", {"username": "admin", "global_role": "user"})
     # The last global admin can't be demoted: nobody could make another.
     assert refused(deployment, alice, "users/update", {"username": "alice", "global_role": "user"}) == (
-        400, "global_role: alice is the last global admin; make another user admin first")
+        409, "global_role: alice is the last global admin; make another user admin first")
     ok(deployment, alice, "users/update", {"username": "admin", "global_role": "admin"})
     ok(deployment, admin, "users/update", {"username": "alice", "global_role": "user"})
     assert refused(deployment, alice, "users/list", {})[0] == 403

@@ -104,6 +104,91 @@ def test_tokens_and_project_access(deploy: Callable[..., DurastackProcesses]) ->
     assert deployment.client().ok("runs/list", {}) == []
 
 
+# What the databases can't hold, or a request can't mean: (method, path, body or query, field).
+OUT_OF_RANGE: list[tuple[str, str, dict[str, Any], str]] = [
+    ("POST", "logs/poll", {"next_token": "0:1000000000000000000000000000000"}, "next_token"),
+    ("POST", "logs/poll", {"next_token": "0:9223372036854775808"}, "next_token"),
+    ("POST", "logs/poll", {"replica_num": 10**30}, "replica_num"),
+    ("POST", "logs/poll", {"submission_num": 2**63}, "submission_num"),
+    ("POST", "logs/poll", {"replica_num": True}, "replica_num"),
+    ("GET", "metrics/job/{name}", {"replica_num": 2**70}, "replica_num"),
+    ("GET", "metrics/job/{name}", {"after": "0001-01-01T00:00:00"}, "after"),
+    ("GET", "metrics/job/{name}", {"after": "0.5"}, "after"),
+    ("POST", "runs/list", {"prev_submitted_at": "0001-01-01T00:00:00", "prev_run_id": "x"}, "prev_submitted_at"),
+    ("POST", "runs/list", {"prev_submitted_at": 1700000000, "prev_run_id": "x"}, "prev_submitted_at"),
+    ("POST", "/api/runs/list", {"prev_submitted_at": "0001-01-01T00:00:00", "prev_run_id": "x"},
+     "prev_submitted_at"),
+    ("POST", "runs/stop", {"runs_names": ["a\u0000b"]}, "runs_names.0"),  # PostgreSQL's text can't hold NUL
+    ("GET", "logs/follow", {"next_token": "junk"}, "next_token"),
+    ("GET", "logs/follow", {"next_token": "0:9223372036854775808"}, "next_token"),
+    ("GET", "logs/follow", {"replica_num": 10**30}, "replica_num"),
+    ("GET", "logs/follow", {"submission_num": 2**63}, "submission_num"),
+]
+
+
+def test_out_of_range_input_is_refused_before_anything_runs(deploy: Callable[..., DurastackProcesses]) -> None:
+    """A 4xx naming the field, never a 500, and for the log stream never a 200 that is then cut."""
+    deployment = deploy()
+    api = deployment.client()
+    api.apply({**VALID, "name": "hello", "commands": ["echo hello"]})
+    api.wait_finished("hello")
+    for method, path, fields, field in OUT_OF_RANGE:
+        url = path if path.startswith("/") else f"/api/project/main/{path.format(name='hello')}"
+        values = {"run_name": "hello", **fields} if path.startswith("logs/") else fields
+        response = api.http.get(url, params=values) if method == "GET" else api.http.post(url, json=values)
+        assert response.status_code == 400, (path, fields, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/json"), (path, fields)
+        body = response.json()
+        assert (body["field"], body["detail"].split(":")[0]) == (field, field), (path, fields, body)
+
+    # The edges are accepted: a time without an offset is UTC, and the largest log token.
+    assert api.ok("runs/list", {"prev_submitted_at": "2000-01-01T00:00:00", "prev_run_id": "x"}) == []
+    assert api.ok("logs/poll", {"run_name": "hello", "next_token": "999999999:999999999999999999"})["logs"] == []
+
+
+def test_a_token_in_the_query_string_is_taken_by_the_log_stream_only(
+        deploy: Callable[..., DurastackProcesses]) -> None:
+    deployment = deploy()
+    api = deployment.client()
+    api.apply({**VALID, "name": "hello", "commands": ["echo hello"]})
+    api.wait_finished("hello")
+    token = {"token": deployment.token}
+
+    # A browser's EventSource can't send headers, so the stream takes ?token=.
+    stream = httpx.get(f"{deployment.url}/api/project/main/logs/follow", params={"run_name": "hello", **token})
+    assert (stream.status_code, stream.headers["content-type"].split(";")[0]) == (200, "text/event-stream")
+    assert '"message":"hello"' in stream.text and "event: end" in stream.text
+    # Anywhere else a token in the URL would only end up in access logs and browser history.
+    hint = "missing token: send 'Authorization: Bearer <token>' (only logs/follow accepts ?token=)"
+    for response in (httpx.post(f"{deployment.url}/api/project/main/runs/list", params=token, json={}),
+                     httpx.post(f"{deployment.url}/api/users/get_my_user", params=token, json={}),
+                     httpx.get(f"{deployment.url}/api/project/main/metrics/run/hello", params=token)):
+        assert (response.status_code, response.json()["detail"]) == (401, hint), response.request.url
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"], indirect=True)  # the limiter never reads the database
+def test_each_token_is_rate_limited(deploy: Callable[..., DurastackProcesses]) -> None:
+    deployment = deploy(env={"DURASTACK_RATE_LIMIT": "3"})
+    admin = deployment.client()
+    other = deployment.client(admin.http.post("/api/users/tokens/create", json={}).json()["token"])
+
+    # Within one second, the fourth request of a token is refused; a second boundary may reset the
+    # count once, so keep asking until it is.
+    for _ in range(50):
+        limited = admin.post("runs/list", {})
+        if limited.status_code == 429:
+            break
+        assert limited.status_code == 200, limited.text
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")
+    assert limited.json() == {"status_code": 429, "detail": "rate limit exceeded: 3 requests per 1 s per token "
+                                                            "(or address, without a token); retry after 1 s"}
+    # Another token, a caller without one and the static files are counted apart, or not at all.
+    assert other.post("runs/list", {}).status_code == 200
+    assert httpx.post(f"{deployment.url}/api/project/main/runs/list", json={}).status_code == 401
+    for _ in range(5):
+        assert httpx.get(f"{deployment.url}/schema/openapi.json").status_code == 200
+
+
 async def _create_outsider(database_url: str) -> str:
     database = Database(database_url)
     try:

@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.cleanup import open_to_jobs
 from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _configurations_reachable_by_jobs(tmp_path: Path) -> None:
+    """`apply -f` runs a job in its file's directory, which jobs with users of their own must reach."""
+    open_to_jobs(tmp_path)
+
 
 Deploy = Callable[..., DurastackProcesses]
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.cleanup import open_to_jobs
 from tests.support.durastack import REPO, ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
@@ -191,7 +192,7 @@ def test_global_list_spans_the_callers_projects(deployment: DurastackProcesses) 
 
 def test_cli_history_deleted_marks_and_same_name_questions(deployment: DurastackProcesses, tmp_path: Any) -> None:
     api = deployment.client()
-    file = tmp_path / "svc.yml"
+    file = open_to_jobs(tmp_path) / "svc.yml"  # the job runs in the file's directory
 
     def write(configuration: dict[str, Any]) -> None:
         file.write_text(yaml.safe_dump(configuration))

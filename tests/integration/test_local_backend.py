@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,9 @@ def job(submission_id: str, *commands: str, working_dir: str | None = None) -> J
 
 
 def compute(tmp_path: Path, **config: object) -> LocalCompute:
-    created = create_compute("local", {"jobs_dir": tmp_path / "jobs", "host_id": "test-host", **config})
+    """Single-user mode (tests/integration/test_job_isolation.py covers jobs with users of their own)."""
+    created = create_compute("local", {"jobs_dir": tmp_path / "jobs", "host_id": "test-host", "isolate_jobs": False,
+                                       **config})
     assert isinstance(created, LocalCompute)
     return created
 
@@ -136,7 +137,7 @@ async def test_working_dir(tmp_path: Path) -> None:
 
 
 # Holds 60 MB (written, so resident) and keeps one core busy, in a child of the job's shell.
-BUSY_AND_BIG = f"{sys.executable} -c 'block = b\"x\" * (60 << 20)\nwhile True: pass'"
+BUSY_AND_BIG = "python3 -c 'block = b\"x\" * (60 << 20)\nwhile True: pass'"  # any Python a job's user can run
 
 
 async def test_metrics_are_sampled_from_the_job_processes(tmp_path: Path) -> None:

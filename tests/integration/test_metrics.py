@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,7 @@ Deploy = Callable[..., DurastackProcesses]
 
 MB = 1 << 20
 # Holds 60 MB (written, so resident) and keeps one core busy, in a child of the job's shell.
-BUSY_AND_BIG = f"{sys.executable} -c 'block = b\"x\" * (60 << 20)\nwhile True: pass'"
+BUSY_AND_BIG = "python3 -c 'block = b\"x\" * (60 << 20)\nwhile True: pass'"  # any Python a job's user can run
 
 
 def metrics(api: ApiClient, path: str, **params: Any) -> Any:

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from backends.local.compute import LocalCompute
 from backends.local.config import LocalConfig
 from core.statuses import JobStatus
+from tests.support.cleanup import open_to_jobs
 from tests.support.durastack import ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
@@ -136,8 +137,9 @@ class ServiceModel(RuleBasedStateMachine):
 def test_replica_status_never_lies(deploy: Callable[..., DurastackProcesses], tmp_path: Path) -> None:
     deployment = deploy()
     ServiceModel.api = deployment.client()
-    ServiceModel.jobs = LocalCompute(LocalConfig(jobs_dir=deployment.directory / "server" / "jobs"))
-    ServiceModel.exit_dir = tmp_path / "exits"
+    ServiceModel.jobs = LocalCompute(LocalConfig(jobs_dir=deployment.directory / "server" / "jobs",
+                                                 workspaces_dir=deployment.workspaces))
+    ServiceModel.exit_dir = open_to_jobs(tmp_path) / "exits"  # the jobs wait for files here
     ServiceModel.exit_dir.mkdir()
     run_state_machine_as_test(ServiceModel, settings=settings(
         max_examples=8, stateful_step_count=10, deadline=None, derandomize=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.cleanup import kill_jobs
+from tests.support.cleanup import job_workspaces, kill_jobs
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +48,15 @@ class DurastackProcesses:
             "DURASTACK_URL": self.url,
             "DURASTACK_TOKEN": self.token,
             "DURASTACK_PROJECT": "main",
+            # Tests make many requests with one token (50 clients at once in test_batches.py); the
+            # limiter's own test turns it on with env={"DURASTACK_RATE_LIMIT": ...}.
+            "DURASTACK_RATE_LIMIT": "0",
         }
+        self.env.update(host.get("env", {}))  # any other setting, e.g. {"DURASTACK_ABORT_DEADLINE": "3"}
+        if "isolate_jobs" in host:
+            self.env["DURASTACK_ISOLATE_JOBS"] = str(host["isolate_jobs"]).lower()
+        self.workspaces = job_workspaces()
+        self.env["DURASTACK_WORKSPACES_DIR"] = str(self.workspaces)
         self.home.mkdir(parents=True, exist_ok=True)
         self.api: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
@@ -99,6 +108,7 @@ class DurastackProcesses:
                     process.kill()
                     process.wait()
         kill_jobs(self.directory / "server" / "jobs")
+        shutil.rmtree(self.workspaces, ignore_errors=True)
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token or self.token)

@@ -263,12 +263,18 @@ def test_worker_advertises_no_more_than_its_limits(services: dict[str, dict[str,
         assert parse_memory_mb(env["DURASTACK_HOST_MEMORY"]) <= parse_memory_mb(limits["memory"])
 
 
-def test_api_publishes_the_port_it_listens_on(services: dict[str, dict[str, Any]]) -> None:
-    api = services["api"]
+def api_listen_address(api: dict[str, Any]) -> tuple[str, int]:
+    """The host and port the api service's command listens on, from its flags and environment."""
     args = build_parser().parse_args(effective_command(api)[1:])
     env = environment(api)
     port = args.port or int(env.get("DURASTACK_SERVER_PORT", Settings.model_fields["server_port"].default))
     host = args.host or env.get("DURASTACK_SERVER_HOST", Settings.model_fields["server_host"].default)
+    return host, port
+
+
+def test_api_publishes_the_port_it_listens_on(services: dict[str, dict[str, Any]]) -> None:
+    api = services["api"]
+    host, port = api_listen_address(api)
     assert not host.startswith("127.") and host != "localhost", \
         f"the api listens on {host}, which a published port can't reach"
 
@@ -282,6 +288,20 @@ def test_api_publishes_the_port_it_listens_on(services: dict[str, dict[str, Any]
     assert container_ports == {port}
     replicas = api.get("deploy", {}).get("replicas", 1)
     assert host_ports >= replicas, "each api replica needs its own host port"
+
+
+def test_api_healthcheck_asks_the_health_endpoint(services: dict[str, dict[str, Any]]) -> None:
+    api = services["api"]
+    kind, *argv = api["healthcheck"]["test"]
+    assert kind == "CMD", "the exec form, so that the probe needs no shell"
+    base_image = dockerfile_stages()["final"][0][1]
+    assert argv[0] == "python" and base_image.startswith("python:"), \
+        f"the probe runs {argv[0]}, which the image ({base_image}) may not have"
+    url = re.search(r"https?://[^'\"\s]+", " ".join(argv))
+    assert url, f"the api healthcheck requests no URL: {argv}"
+    target = urlsplit(url.group(0))
+    _, port = api_listen_address(api)
+    assert (target.hostname, target.port, target.path) == ("127.0.0.1", port, "/api/health")
 
 
 def test_setup_service_registers_every_search_attribute(services: dict[str, dict[str, Any]]) -> None:

@@ -59,7 +59,7 @@ def test_service_replicas_accept_counts_and_ranges(replicas: object, expected: t
     ("type: task\ncommands: [a]\nport: 80", "port", "unknown field"),
     ("type: service\ncommands: [a]\nport: 70000", "port", "less than or equal to 65535"),
     ("type: service\ncommands: [a]\nport: 80\nreplicas: 1..", "replicas", "needs an upper bound"),
-    ("type: task\ncommands: [a]\nresources: {cpu: 0}", "resources.cpu", "greater than 0"),
+    ("type: task\ncommands: [a]\nresources: {cpu: 0}", "resources.cpu", "greater than or equal to 0.001"),
     ("type: task\ncommands: [a]\nstop_duration: -5", "stop_duration", "can't be negative"),
     ("- just\n- a list", "", "must be a mapping"),
     ("type: [unclosed", "", "not valid YAML at line 1"),
@@ -85,3 +85,50 @@ def test_memory_sizes(value: object, mb: int) -> None:
 
 def test_format_duration_uses_the_largest_exact_unit() -> None:
     assert [format_duration(s) for s in (30, 600, 3600, 5400, 86400)] == ["30s", "10m", "1h", "90m", "1d"]
+
+
+TASK = {"type": "task", "commands": ["true"]}
+
+
+@pytest.mark.parametrize(("configuration", "field", "message"), [
+    # Runs that could never run or stop (issue 11): every number is bounded at apply.
+    ({"type": "service", "port": 80, "commands": ["serve"], "replicas": 1_000_000_000}, "replicas.min",
+     "less than or equal to 500"),
+    ({"type": "service", "port": 80, "commands": ["serve"], "replicas": "1..100000"}, "replicas.max",
+     "less than or equal to 500"),
+    ({**TASK, "replicas": 501}, "replicas", "less than or equal to 500"),
+    ({**TASK, "max_duration": "99999999999d"}, "max_duration", "longer than the maximum, 365d"),
+    ({**TASK, "stop_duration": "99999999999d"}, "stop_duration", "longer than the maximum, 1h"),
+    ({**TASK, "retry": {"duration": "400d"}}, "retry.duration", "longer than the maximum, 365d"),
+    ({**TASK, "resources": {"cpu": 1e308}}, "resources.cpu", "less than or equal to 1024"),
+    ({**TASK, "resources": {"cpu": 0.0001}}, "resources.cpu", "greater than or equal to 0.001"),
+    ({**TASK, "resources": {"memory": 1e308}}, "resources.memory", "not a finite size"),
+    ({**TASK, "resources": {"memory": "100000TB"}}, "resources.memory", "more than the 65536GB"),
+    # Configurations that would fail only at launch.
+    ({**TASK, "env": {"": "x"}}, "env", "can't be empty or contain '='"),
+    ({**TASK, "env": {"A=B": "x"}}, "env", "can't be empty or contain '='"),
+    ({**TASK, "env": {"A\0": "x"}}, "env", "NUL"),
+    ({**TASK, "env": {"A": "x\0"}}, "env", "the value of A can't contain a NUL character"),
+    ({**TASK, "env": {"A": "\ud800"}}, "env", "not valid Unicode"),
+    ({**TASK, "env": {f"K{i}": "x" * 300 for i in range(1000)}}, "env", "at most 262,144"),
+    ({**TASK, "env": {"K": "x" * 100_000}}, "env", "at most 100,000"),
+    ({**TASK, "commands": ["echo a\0b"]}, "commands", "NUL"),
+    ({**TASK, "commands": ["echo x"] * 100_000}, "commands", "at most 100,000"),
+    ({**TASK, "working_dir": "../elsewhere"}, "working_dir", "leaves the job's directory"),
+    ({**TASK, "working_dir": "data/../../elsewhere"}, "working_dir", "leaves the job's directory"),
+    ({**TASK, "working_dir": "/a\0b"}, "working_dir", "NUL"),
+])
+def test_impossible_runs_are_refused_naming_the_field(configuration: dict[str, object], field: str,
+                                                     message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        parse_configuration(configuration)
+    assert raised.value.field == field
+    assert message in raised.value.message
+
+
+def test_the_largest_allowed_values_are_accepted() -> None:
+    service = parse_configuration({
+        "type": "service", "port": 80, "commands": ["x" * 99_000], "replicas": "0..500", "max_duration": "365d",
+        "stop_duration": "1h", "retry": {"duration": "365d"}, "resources": {"cpu": 1024, "memory": "64TB"},
+        "env": {"A": "v" * 99_000}, "working_dir": "data/../inside"})
+    assert isinstance(service, ServiceConfiguration) and service.replicas.max == 500
