@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -223,6 +224,10 @@ def test_worker_killed_mid_run_the_run_completes_with_exact_logs(deploy: Deploy)
     for replica_num in (0, 1):
         (submission,) = submissions(run, replica_num)  # no replica was started twice
         assert submission["exit_code"] == 0
+        # Its end is when it exited (about 6 s in), not when a watcher resumed, a heartbeat timeout
+        # (60 s) after the kill: cost stops there.
+        lived = datetime.fromisoformat(submission["finished_at"]) - datetime.fromisoformat(submission["started_at"])
+        assert lived.total_seconds() < 30
         messages = [line["message"] for line in api.logs("survivor", replica_num)]
         assert messages == [f"replica {replica_num} line {i}" for i in range(1, 61)]
     # Each replica's runner started exactly once: one pid file, written once.
