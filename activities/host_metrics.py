@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -36,19 +37,26 @@ class HostMetricsSampler:
         self._compute = compute
         self._metrics = metrics
         self._due: dict[SubmissionRef, float] = {}  # replica → when its next sample is due
+        self._watchers: Counter[SubmissionRef] = Counter()
         self._loop: asyncio.Task[None] | None = None
         self._pruned_at = -PRUNE_EVERY_SECONDS
 
     @contextlib.contextmanager
     def sampling(self, ref: SubmissionRef) -> Iterator[None]:
-        """Samples the replica while the block runs (its watcher's lifetime)."""
-        self._due[ref] = time.monotonic() + FIRST_SAMPLE_SECONDS
+        """Samples the replica while the block runs (its watcher's lifetime). Two watchers of one
+        replica may overlap for a moment (the run continued as new): it is sampled once, until the
+        last of them ends."""
+        self._watchers[ref] += 1
+        self._due.setdefault(ref, time.monotonic() + FIRST_SAMPLE_SECONDS)
         if self._loop is None or self._loop.done():
             self._loop = asyncio.create_task(self._run())
         try:
             yield
         finally:
-            self._due.pop(ref, None)
+            self._watchers[ref] -= 1
+            if not self._watchers[ref]:
+                del self._watchers[ref]
+                self._due.pop(ref, None)
 
     async def _run(self) -> None:
         while self._due:

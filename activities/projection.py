@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities import names
-from core.run_state import RunState
+from core.jobs import ProjectionUpdate
 from store.capacity import Capacity
 from store.runs import RunStore
 
@@ -18,10 +18,11 @@ class ProjectionActivities:
         self._capacity = capacity
 
     @activity.defn(name=names.WRITE_PROJECTION)
-    async def write_projection(self, state: RunState) -> None:
+    async def write_projection(self, update: ProjectionUpdate) -> None:
+        state = update.state
         if state.status.is_finished:
             # The workflow skips the release of the replica that ends a stopping run and leaves it
             # to this write; released first, so a run listed as finished never holds capacity.
             await self._capacity.release_run(state.run_id)
         # Cost of live replicas grows with the wall clock, which belongs here, not in the workflow.
-        await self._runs.write_projection(state, cost=state.cost(datetime.now(UTC)))
+        await self._runs.write_projection(state, cost=state.cost(datetime.now(UTC)), compacted=update.compacted)

@@ -43,6 +43,14 @@ class ReplicaActivities:
         # worker, so a termination wakes its watcher at once instead of at its next poll (up to
         # WATCH_POLL_MAX_SECONDS later on a quiet replica).
         self._watchers: dict[str, _Watcher] = {}
+        self._handing_over = False
+
+    def hand_over_watchers(self) -> None:
+        """The worker is shutting down: every watch ends now with a retryable failure, which
+        Temporal retries on the host's next worker from the last heartbeat's offset."""
+        self._handing_over = True
+        for watcher in self._watchers.values():
+            watcher.wakeup.set()
 
     @activity.defn(name=names.START_REPLICA)
     async def start_replica(self, job: JobSpec) -> StartedReplica:
@@ -62,18 +70,26 @@ class ReplicaActivities:
         retry on another worker process resumes there: no line lost; the store's unique
         (submission, offset) key drops any line shipped twice."""
         info = activity.info()
-        offset = int(info.heartbeat_details[0]) if info.heartbeat_details else 0
+        # A retry resumes from its last heartbeat; a new watcher (the run continued as new) from
+        # what the store has.
+        if info.heartbeat_details:
+            offset = int(info.heartbeat_details[0])
+        else:
+            offset = await self._logs.last_offset(request.submission_id)
         ref = SubmissionRef(request.submission_id, request.run_id, request.replica_num, request.submission_num)
         bound = log.bind(run_id=request.run_id, replica_num=request.replica_num,
                          submission_num=request.submission_num)
         bound.info("watching replica", offset=offset, attempt=info.attempt)
-        watcher = self._watchers.setdefault(request.submission_id, _Watcher())
+        # The newest watcher of a submission is the one a termination wakes: the previous execution's
+        # may still be running for a moment after the run continued as new.
+        watcher = self._watchers[request.submission_id] = _Watcher()
         try:
             with self._sampler.sampling(ref):
                 return await self._watch(request, ref, offset, bound, watcher.wakeup)
         finally:
             watcher.finished.set()
-            self._watchers.pop(request.submission_id, None)
+            if self._watchers.get(request.submission_id) is watcher:
+                del self._watchers[request.submission_id]
 
     async def _watch(self, request: WatchRequest, ref: SubmissionRef, offset: int,
                      bound: structlog.typing.FilteringBoundLogger, wakeup: Wakeup) -> ReplicaExit:
@@ -90,6 +106,9 @@ class ReplicaActivities:
             if exited is not None and not output:
                 bound.info("replica exited", exit_code=exited.exit_code, offset=offset)
                 return exited
+            if self._handing_over:
+                raise ApplicationError("the host's worker is shutting down; its next worker goes on watching",
+                                       type="WorkerShutdown")
             if output:
                 pause = WATCH_POLL_MIN_SECONDS
             elif await wakeup.sleep(pause):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from core.configuration import Resources
+from core.run_state import JobSubmission, RunState
 
 
 class JobSpec(BaseModel):
@@ -76,3 +77,11 @@ class TerminateRequest(BaseModel):
 class ReleaseRequest(BaseModel):
     submission_id: str
     run_id: str = ""  # empty from workflows started before releases carried it
+
+
+class ProjectionUpdate(BaseModel):
+    """What a projection write stores: the run's state, and the submissions that leave it when
+    the run continues as new (stored a row each, so that the run still shows them)."""
+
+    state: RunState
+    compacted: list[JobSubmission] = []

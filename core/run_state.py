@@ -6,7 +6,9 @@ same inputs always give the same state (replay-safe), and unit tests can drive i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,9 +40,15 @@ class JobSubmission(BaseModel):
     instance_id: str | None = None
     pid: int | None = None
     price_per_hour: float = 0.0
+    task_queue: str | None = None  # its host's queue, once it has an instance
     submitted_at: datetime
+    not_before: datetime | None = None  # a retry waits until then before it asks for capacity
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # The termination sent to its process, and when: a run that continues as new sends it again
+    # with what is left of the grace period.
+    stop_sent: Literal["graceful", "abort"] | None = None
+    stop_sent_at: datetime | None = None
 
     def cost(self, now: datetime) -> float:
         """Price per hour times the time on an instance; stops at the finish time."""
@@ -55,6 +63,10 @@ class Replica(BaseModel):
     submissions: list[JobSubmission] = Field(default_factory=list)
     # Set when this replica alone is being stopped (scale-down); cleared when it is reused.
     stop_reason: JobTerminationReason | None = None
+    # Its current series of attempts: when it began (retry.duration counts from there) and how
+    # many retries it has had (the backoff grows with them).
+    attempts_since: datetime | None = None
+    retries: int = 0
 
     @property
     def current(self) -> JobSubmission:
@@ -83,8 +95,13 @@ class RunState(BaseModel):
     stop: StopRequest | None = None
     events: list[RunEvent] = Field(default_factory=list)
     submitted_at: datetime
+    started_at: datetime | None = None  # when a replica first ran: max_duration counts from here
     finished_at: datetime | None = None
     version: int = 0
+    # What continuing as new left behind: finished submissions move to the database (the
+    # projection's job_submissions), and their cost is kept here.
+    compacted_cost: float = 0.0
+    executions: int = 1
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -113,7 +130,24 @@ class RunState(BaseModel):
                    if s.started_at is not None and s.finished_at is None)
 
     def cost(self, now: datetime) -> float:
-        return sum(s.cost(now) for r in self.replicas for s in r.submissions)
+        return self.compacted_cost + sum(s.cost(now) for r in self.replicas for s in r.submissions)
+
+    def compacted(self, now: datetime, stored: Collection[str] | None = None) -> tuple[RunState, list[JobSubmission]]:
+        """The state a run continues as new with: each replica keeps only its latest submission
+        (the only one that can be live), so the state stays bounded however old the run is; and
+        the submissions that leave it, for the database. With `stored`, only those submissions
+        leave (the others are kept until they are stored too)."""
+        state = self.model_copy(deep=True)
+        leaving: list[JobSubmission] = []
+        for replica in state.replicas:
+            earlier, latest = replica.submissions[:-1], replica.submissions[-1:]
+            going = [s for s in earlier if stored is None or s.id in stored]
+            leaving += going
+            replica.submissions = [s for s in earlier if s not in going] + latest
+        state.compacted_cost += sum(submission.cost(now) for submission in leaving)
+        state.executions += 1
+        state.version += 1  # its projection write must win over any of the same changes
+        return state, leaving
 
     def projection_key(self) -> tuple[object, ...]:
         """What lists show. The projection is rewritten when this changes (and at the end),
@@ -139,8 +173,9 @@ class RunState(BaseModel):
             replica = Replica(replica_num=replica_num)
             self.replicas.append(replica)
             self.replicas.sort(key=lambda r: r.replica_num)
-        submission = JobSubmission(id=submission_id, replica_num=replica_num,
-                                   submission_num=len(replica.submissions), submitted_at=now)
+        number = replica.submissions[-1].submission_num + 1 if replica.submissions else 0
+        submission = JobSubmission(id=submission_id, replica_num=replica_num, submission_num=number,
+                                   submitted_at=now)
         replica.submissions.append(submission)
         self.record(now, f"replica {replica_num} submission {submission.submission_num} submitted", submission)
         return submission
@@ -156,6 +191,7 @@ class RunState(BaseModel):
         submission.status_message = message
         if status == JobStatus.RUNNING and submission.started_at is None:
             submission.started_at = now
+            self.started_at = self.started_at or now
         detail = f": {message}" if message else ""
         self.record(now, f"replica {submission.replica_num} {status.value}{detail}", submission)
 
@@ -193,13 +229,17 @@ class RunState(BaseModel):
         self.record(now, f"run {self.status.value}: {reason.value}")
 
 
-def derive_run_status(state: RunState) -> tuple[RunStatus, str]:
-    """The run's live status from its replicas' current submissions (before it finishes)."""
+def derive_run_status(state: RunState, *, keep_when_idle: bool = False) -> tuple[RunStatus, str]:
+    """The run's live status from its replicas' current submissions (before it finishes). With
+    `keep_when_idle`, a run whose replicas have all ended and that is about to finish (or retry)
+    keeps its status instead of falling back to `submitted`."""
     current = [s for s in state.current_submissions() if not s.status.is_finished]
     if state.stop is not None:
         return RunStatus.TERMINATING, ""
     if not current and state.desired_replicas == 0:
         return RunStatus.RUNNING, "scaled to zero replicas"
+    if not current and keep_when_idle:
+        return state.status, state.status_message
     statuses = {s.status for s in current}
     if JobStatus.RUNNING in statuses:
         return RunStatus.RUNNING, ""

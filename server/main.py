@@ -36,7 +36,7 @@ from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.runs import RunStore
 from worker.orphaned_jobs import OrphanedJobs
-from worker.workers import host_task_queue, host_worker, run_worker
+from worker.workers import HostWorker, host_task_queue, run_worker
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +120,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
                                      task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli,
                                      memory_mb=offer.memory_mb, price_per_hour=offer.price_per_hour)
         workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
-                   host_worker(client, compute, logs, metrics)]
+                   HostWorker(client, compute, logs, metrics)]
         tasks += [asyncio.create_task(worker.run()) for worker in workers]
         sweepers.append(asyncio.create_task(OrphanedJobs(compute, capacity).sweep_forever()))
         log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -69,6 +69,14 @@ class LogStore:
             rows = (await session.execute(query)).scalars()
             return [(row.submission_num, LogLine(row.offset, row.timestamp, row.stream, row.message))
                     for row in rows]
+
+    async def last_offset(self, submission_id: str) -> int:
+        """Where a new watcher of the submission resumes: the offset of its last stored line
+        (read again and dropped by the unique key), 0 when none is stored."""
+        async with self._db.read() as session:
+            offset = await session.scalar(
+                select(func.max(LogLineModel.offset)).where(LogLineModel.submission_id == submission_id))
+        return int(offset or 0)
 
     async def wait_for_lines(self, run_id: str, timeout: float) -> None:
         """Returns when lines of this run are appended in this process, or after `timeout`."""

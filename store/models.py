@@ -149,6 +149,20 @@ class RunModel(Base):
     )
 
 
+class JobSubmissionModel(Base):
+    """A finished submission that its run's state let go when the run continued as new; the
+    submissions still in the state are in `runs.state`."""
+
+    __tablename__ = "job_submissions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    replica_num: Mapped[int] = mapped_column(Integer)
+    submission_num: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the JobSubmission
+
+    __table_args__ = (Index("ix_job_submissions_run", "run_id", "replica_num", "submission_num"),)
+
+
 class LogLineModel(Base):
     __tablename__ = "log_lines"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,

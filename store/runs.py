@@ -10,13 +10,15 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
-from core.run_state import RunState
+from core.run_state import JobSubmission, RunState
 from core.statuses import JobTerminationReason, RunStatus, RunTerminationReason
 from store.database import Database
-from store.models import RunModel, utcnow
+from store.models import JobSubmissionModel, RunModel, utcnow
 
 
 def _looks_like_uuid(text: str) -> bool:
@@ -111,8 +113,11 @@ class RunStore:
                 .values(status=RunStatus.FAILED.value, termination_reason="server_error", status_message=message,
                         active=False, finished_at=utcnow(), updated_at=utcnow()))
 
-    async def write_projection(self, state: RunState, cost: float) -> bool:
-        """Idempotent upsert: applies only if newer than what is stored. True if it applied."""
+    async def write_projection(self, state: RunState, cost: float,
+                               compacted: Sequence[JobSubmission] = ()) -> bool:
+        """Idempotent upsert: applies only if newer than what is stored. True if it applied.
+        `compacted`: submissions the state let go (it continues as new), stored a row each in
+        the same transaction, so that no submission is ever in neither place."""
         values = {
             "status": state.status.value,
             "status_message": state.status_message,
@@ -128,9 +133,22 @@ class RunStore:
             "updated_at": utcnow(),
         }
         async with self._db.write() as session:
+            if compacted:
+                insert = sqlite_insert if self._db.is_sqlite else postgresql_insert
+                await session.execute(insert(JobSubmissionModel).on_conflict_do_nothing(index_elements=["id"]), [
+                    {"id": s.id, "run_id": state.run_id, "replica_num": s.replica_num,
+                     "submission_num": s.submission_num, "data": s.model_dump(mode="json")} for s in compacted])
             parameters = {"p_run_id": state.run_id, **{f"p_{key}": value for key, value in values.items()}}
             result = await session.execute(_write_projection_statement(tuple(values)), parameters)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def compacted_submissions(self, run_id: str) -> list[JobSubmission]:
+        """The run's submissions that its state let go, by replica and number."""
+        async with self._db.read() as session:
+            rows = (await session.execute(
+                select(JobSubmissionModel.data).where(JobSubmissionModel.run_id == run_id)
+                .order_by(JobSubmissionModel.replica_num, JobSubmissionModel.submission_num))).scalars()
+            return [JobSubmission.model_validate(data) for data in rows]
 
     async def request_abort(self, run_ids: Sequence[str]) -> None:
         """Records when each active run was first aborted (a later abort keeps the first time)."""

@@ -7,6 +7,8 @@ of the processes that live on this machine.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -26,6 +28,9 @@ MAX_RUN_ACTIVITIES = 500
 # Runs whose workflow state stays in memory between tasks (about 0.2 MB each). An evicted run is
 # replayed from its whole history on its next task; the SDK's default keeps only 1,000.
 MAX_CACHED_RUNS = 4000
+# On SIGTERM a worker stops taking tasks and gives the activities it runs this long to finish
+# (starts, releases, terminations well into their grace period) before it cancels them.
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 def host_task_queue(host_id: str) -> str:
@@ -52,16 +57,27 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
         # each activation, and each payload's serialization context, entered and left it.
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_concurrent_activity_task_polls=10,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
 
-def host_worker(client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore) -> Worker:
-    replica_activities = ReplicaActivities(compute, logs, metrics)
-    return Worker(
-        client,
-        task_queue=host_task_queue(compute.offer().host_id),
-        activities=[replica_activities.start_replica, replica_activities.watch_replica,
-                    replica_activities.terminate_replica],
-        max_concurrent_activities=MAX_HOST_ACTIVITIES,
-        max_concurrent_activity_task_polls=10,
-    )
+class HostWorker(Worker):
+    """The host's worker, which hands its watchers over when it shuts down instead of holding the
+    shutdown for its whole grace period: they fail at once, and Temporal retries them on the
+    host's next worker from their last offset."""
+
+    def __init__(self, client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore) -> None:
+        self.replica_activities = ReplicaActivities(compute, logs, metrics)
+        super().__init__(
+            client,
+            task_queue=host_task_queue(compute.offer().host_id),
+            activities=[self.replica_activities.start_replica, self.replica_activities.watch_replica,
+                        self.replica_activities.terminate_replica],
+            max_concurrent_activities=MAX_HOST_ACTIVITIES,
+            max_concurrent_activity_task_polls=10,
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        )
+
+    async def shutdown(self) -> None:
+        self.replica_activities.hand_over_watchers()
+        await super().shutdown()

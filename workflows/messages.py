@@ -21,14 +21,27 @@ STATE_QUERY = "state"
 # upgraded before the API that starts runs with a newer version.
 #   2: the last replica of a stopping run leaves its release to the final projection write; a run
 #      stopped while waiting for capacity doesn't wait for the waiter to acknowledge its cancel.
-CURRENT_WORKFLOW_VERSION = 2
+#   3: the run continues as new when its history grows long, and resumes its replicas where they
+#      were; max_duration counts from the first start; `no-capacity` in retry bounds a wait for
+#      capacity; the status stays put between a replica's end and what follows; a failed run's
+#      workflow fails.
+# A worker refuses a version newer than its own (the workflow task fails, and Temporal retries it,
+# on an upgraded worker once there is one), and a run that continues as new takes the version of
+# the worker that continues it. docs/production.md has the upgrade procedure.
+CURRENT_WORKFLOW_VERSION = 3
 RELEASE_WITH_FINAL_PROJECTION = 2
 STOP_WITHOUT_WAITING_FOR_CANCEL = 2
+RESUMABLE = 3
+
+# Continue as new once the history has this many events (or when Temporal suggests it): far below
+# Temporal's limit of 51,200, and small enough that replaying a run's history stays cheap.
+CONTINUE_AS_NEW_AFTER_EVENTS = 700
 
 
 class RunWorkflowInput(BaseModel):
     state: RunState
     workflow_version: int = 1
+    continue_as_new_after_events: int = CONTINUE_AS_NEW_AFTER_EVENTS
 
 
 class StopCommand(BaseModel):

@@ -8,6 +8,11 @@ and a failed replica all end in the same place: every live replica is terminated
 the run finishes with one termination reason. Every change bumps `state.version`; a
 background coroutine writes the projection the API lists from, and the final projection
 is written before the workflow returns.
+
+A run lives as long as it must: when its history grows long, it continues as new with a
+compacted state (finished submissions move to the database), and each replica's coroutine
+starts again where its submission stands (waiting, starting, running or terminating), which
+every activity allows, since each is idempotent per submission.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from core.jobs import (
         Instance,
         JobSpec,
+        ProjectionUpdate,
         ProvisionRequest,
         ProvisionResult,
         ReleaseRequest,
@@ -40,9 +46,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.run_state import JobSubmission, RunState, StopRequest, derive_run_status
     from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
-    from core.statuses import JobStatus, JobTerminationReason, RunTerminationReason
+    from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
+    from core.units import format_duration
     from workflows.messages import (
+        CURRENT_WORKFLOW_VERSION,
         RELEASE_WITH_FINAL_PROJECTION,
+        RESUMABLE,
         RUN_WORKFLOW,
         SCALE_SIGNAL,
         SCALE_UPDATE,
@@ -69,20 +78,42 @@ MAX_RETRY_DELAY_SECONDS = 30
 # bound is what a start task lost between the server and the worker costs before its retry: it
 # happened once in ~1,300 starts of the benchmarks (Started, never run on the worker).
 START_TIMEOUT = timedelta(seconds=15)
+# How long continuing as new waits for a moment with no watcher in flight before it leaves the
+# running replicas' watchers behind.
+QUIET_MOMENT = timedelta(milliseconds=500)
+CONTINUE_AS_NEW_BEAT = timedelta(milliseconds=1)
+
+
+class UnknownWorkflowVersion(RuntimeError):
+    """Not an ApplicationError on purpose: it fails the workflow task, not the run, so Temporal
+    retries the task, on an upgraded worker once there is one."""
 
 
 @workflow.defn(name=RUN_WORKFLOW)
 class RunWorkflow:
     @workflow.init
     def __init__(self, input: RunWorkflowInput) -> None:
+        if input.workflow_version > CURRENT_WORKFLOW_VERSION:
+            raise UnknownWorkflowVersion(f"run {input.state.run_name} is workflow version {input.workflow_version}; "
+                                         f"this worker knows versions up to {CURRENT_WORKFLOW_VERSION}")
         self.state = input.state
         self._workflow_version = input.workflow_version
+        self._continue_after_events = input.continue_as_new_after_events
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
+        # What is in flight. A run continues as new only with no local activity in flight (it must
+        # be the task's last command, and a local activity's marker would follow it); starts and
+        # terminations it leaves behind are sent again by the new execution, and watchers and
+        # capacity waiters re-attach (every activity is idempotent per submission).
+        self._local_in_flight = 0
+        self._in_flight = 0  # starts and terminations
+        self._watching = 0  # watchers and capacity waiters
+        self._draining = False  # continuing as new: nothing new is sent meanwhile
         self._failure: RunTerminationReason | None = None
         self._finishing = False
         self._written_version = -1
         self._written_key: tuple[object, ...] | None = None
-        self._published_status = self.state.status
+        # A run that continued as new publishes its status again: its last one may not have been.
+        self._published_status = None if self.state.replicas else self.state.status
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -107,9 +138,13 @@ class RunWorkflow:
 
     @workflow.signal(name=SCALE_SIGNAL)
     def scale_signal(self, command: ScaleCommand) -> None:
-        """Fire-and-forget scale for batches; the API checked the range before sending."""
-        if self._scale_refusal(command) is None:
+        """Fire-and-forget scale for batches; the API checked the range before sending, so a
+        refusal here (the run began stopping meanwhile, say) is rare, and kept as an event."""
+        refusal = self._scale_refusal(command)
+        if refusal is None:
             self._scale(command)
+        elif not self.state.status.is_finished:
+            self.state.record(workflow.now(), f"scale to {command.replicas} refused: {refusal}")
 
     @workflow.update(name=SCALE_UPDATE)
     def scale_update(self, command: ScaleCommand) -> ScaleResult:
@@ -156,21 +191,25 @@ class RunWorkflow:
     @workflow.run
     async def run(self, input: RunWorkflowInput) -> RunState:
         projection = asyncio.create_task(self._write_projections())
-        for replica_num in range(initial_replicas(self.state.configuration)):
-            self._start_replica(replica_num)
+        resumed = [replica.current for replica in self.state.replicas
+                   if replica.submissions and not replica.current.status.is_finished]
+        if self.state.replicas:  # continued as new: each live replica goes on where it stands
+            for submission in resumed:
+                self._replica_tasks[submission.replica_num] = asyncio.create_task(self._drive_replica(submission))
+        else:
+            for replica_num in range(initial_replicas(self.state.configuration)):
+                self._start_replica(replica_num)
         self._refresh_status()
 
-        max_duration = self.state.configuration.max_duration_seconds
-        try:
-            await workflow.wait_condition(self._replicas_finished,
-                                          timeout=timedelta(seconds=max_duration) if max_duration else None,
-                                          timeout_summary="max_duration")
-        except TimeoutError:
-            if self.state.stop is None:
-                self.state.stop = StopRequest(abort=False, reason=RunTerminationReason.MAX_DURATION_EXCEEDED)
-                self.state.record(workflow.now(), "max_duration exceeded")
-                self._refresh_status()
-            await workflow.wait_condition(self._replicas_finished)
+        if self._workflow_version >= RESUMABLE:
+            timer = asyncio.create_task(self._enforce_max_duration())
+            while not self._replicas_finished():
+                await workflow.wait_condition(lambda: self._replicas_finished() or self._continue_as_new_due())
+                if not self._replicas_finished():
+                    await self._continue_as_new()
+            timer.cancel()
+        else:
+            await self._wait_for_replicas_since_submission()
         self._finishing = True
         for task in self._replica_tasks.values():
             await task  # surfaces unexpected errors instead of dropping them
@@ -183,7 +222,44 @@ class RunWorkflow:
         self._publish_status()
         await workflow.wait_condition(lambda: self._written_version >= self.state.version)
         projection.cancel()
+        if self._workflow_version >= RESUMABLE and self.state.status == RunStatus.FAILED:
+            # The Temporal console then tells the truth too: a failed run is a failed workflow.
+            raise ApplicationError(self._failure_summary(), type=reason.value, non_retryable=True)
         return self.state
+
+    async def _wait_for_replicas_since_submission(self) -> None:
+        """Versions 1 and 2: max_duration counts from submission."""
+        max_duration = self.state.configuration.max_duration_seconds
+        try:
+            await workflow.wait_condition(self._replicas_finished,
+                                          timeout=timedelta(seconds=max_duration) if max_duration else None,
+                                          timeout_summary="max_duration")
+        except TimeoutError:
+            self._max_duration_exceeded()
+            await workflow.wait_condition(self._replicas_finished)
+
+    async def _enforce_max_duration(self) -> None:
+        """max_duration counts from the first start of a replica, as dstack counts it: time spent
+        waiting for capacity is not the run's."""
+        max_duration = self.state.configuration.max_duration_seconds
+        if not max_duration:
+            return
+        await workflow.wait_condition(lambda: self.state.started_at is not None or self._stopping())
+        if self.state.started_at is None:
+            return
+        remaining = (self.state.started_at + timedelta(seconds=max_duration) - workflow.now()).total_seconds()
+        if remaining > 0:
+            await self._hold_while_draining()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(self._stopping, timeout=timedelta(seconds=remaining),
+                                              timeout_summary="max_duration")
+        self._max_duration_exceeded()
+
+    def _max_duration_exceeded(self) -> None:
+        if self.state.stop is None and not self._finishing:
+            self.state.stop = StopRequest(abort=False, reason=RunTerminationReason.MAX_DURATION_EXCEEDED)
+            self.state.record(workflow.now(), "max_duration exceeded")
+            self._refresh_status()
 
     def _replicas_finished(self) -> bool:
         """Every replica has ended, and none is coming: a service scaled to zero waits."""
@@ -191,60 +267,149 @@ class RunWorkflow:
             return False
         return self._stopping() or self.state.desired_replicas > 0
 
+    # -- continuing as new ------------------------------------------------------------------------
+
+    def _continue_as_new_due(self) -> bool:
+        if self._stopping():
+            return False  # it ends soon anyway
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._continue_after_events
+
+    async def _continue_as_new(self) -> None:
+        """Continues as new with the compacted state, once no message handler is running and no
+        local activity is in flight; the submissions that leave the state are stored first.
+        Activities in flight are left to the old execution (watchers end at their next heartbeat):
+        the new one resumes each replica where its submission stands, and every activity is
+        idempotent per submission."""
+        # A moment with nothing at all in flight comes soon unless replicas are running (a crash-looping
+        # replica between attempts, say): then nothing is left behind.
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._in_flight == self._local_in_flight == self._watching == 0,
+                                          timeout=QUIET_MOMENT, timeout_summary="a quiet moment to continue as new")
+        # From here on nothing new goes out (coroutines about to send something wait), so that the
+        # local activities in flight drain and none is in flight when it continues.
+        self._draining = True
+        stored: set[str] = set()
+        while True:
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._local_in_flight == 0)
+            state, leaving = self.state.compacted(workflow.now())
+            unstored = [submission for submission in leaving if submission.id not in stored]
+            # Finished submissions never change: each is stored once, before the state lets it go.
+            await self._database_activity(names.WRITE_PROJECTION, ProjectionUpdate(state=state, compacted=unstored),
+                                          summary=f"store {len(unstored)} finished submissions before continuing",
+                                          draining=False)
+            stored.update(submission.id for submission in unstored)
+            # Decided on a timer's firing: a server event, which a workflow task retried because a
+            # message came in during its first attempt delivers together with that message (a local
+            # activity's result may come back on its own first, and the decision would miss it).
+            await workflow.sleep(CONTINUE_AS_NEW_BEAT)
+            await self._settled()
+            if self._local_in_flight == 0 and workflow.all_handlers_finished():
+                break
+        # Taken right before continuing, in the same step, so that nothing this execution learnt (a
+        # signal, say) is left out; submissions that finished since the write stay in it for now.
+        state, _ = self.state.compacted(workflow.now(), stored)
+        workflow.continue_as_new(RunWorkflowInput(
+            state=state, workflow_version=CURRENT_WORKFLOW_VERSION,
+            continue_as_new_after_events=self._continue_after_events))
+
+    async def _hold_while_draining(self) -> None:
+        """While the run drains to continue as new, a coroutine about to send something (an
+        activity, a timer) waits instead; the new execution takes over from the state, where
+        what it was about to do shows (a submission waiting, a replica to stop)."""
+        if self._draining:
+            await workflow.wait_condition(lambda: False)
+
+    async def _settled(self) -> None:
+        """Waits until a pass of the workflow's event loop changes nothing (no state change, no
+        activity started or ended): then no coroutine woken by this activation (a signal, an
+        activity's result, a timer) is left to add a command after continuing as new, which must
+        be the task's last. A condition is looked at only once every coroutine waits again."""
+        while True:
+            before = (self.state.version, self._local_in_flight, self._in_flight, self._watching)
+            await workflow.wait_condition(lambda: True)
+            if (self.state.version, self._local_in_flight, self._in_flight, self._watching) == before:
+                return
+
     # -- one replica ----------------------------------------------------------------------------
 
     def _start_replica(self, replica_num: int) -> None:
         submission = self.state.add_submission(str(workflow.uuid4()), replica_num, workflow.now())
-        self.state.replica(replica_num).stop_reason = None
+        replica = self.state.replica(replica_num)
+        replica.stop_reason = None
+        replica.attempts_since, replica.retries = submission.submitted_at, 0
         self._replica_tasks[replica_num] = asyncio.create_task(self._drive_replica(submission))
 
     async def _drive_replica(self, submission: JobSubmission) -> None:
-        replica_num = submission.replica_num
-        first_submitted_at = submission.submitted_at
-        retries = 0
+        replica = self.state.replica(submission.replica_num)
+        replica.attempts_since = replica.attempts_since or submission.submitted_at
         while True:
             await self._run_submission(submission)
             reason = submission.termination_reason
-            if submission.status != JobStatus.FAILED or self._replica_stopping(replica_num):
+            if submission.status != JobStatus.FAILED or self._replica_stopping(replica.replica_num):
                 return
-            event = "interruption" if reason == JobTerminationReason.INSTANCE_UNREACHABLE else "error"
+            event = self._retry_event(submission)
             retry = self.state.configuration.retry
-            elapsed = (workflow.now() - first_submitted_at).total_seconds()
+            elapsed = (workflow.now() - replica.attempts_since).total_seconds()
             if retry is None or event not in retry.on_events or elapsed >= retry.duration_seconds \
                     or reason == JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY:
                 self._fail_run(RunTerminationReason.RETRY_LIMIT_EXCEEDED if retry and event in retry.on_events
                                else RunTerminationReason.JOB_FAILED)
                 return
-            retries += 1
-            delay = min(2 ** (retries - 1), MAX_RETRY_DELAY_SECONDS, max(0.0, retry.duration_seconds - elapsed))
-            submission = self.state.add_submission(str(workflow.uuid4()), replica_num, workflow.now())
+            replica.retries += 1
+            delay = min(2 ** (replica.retries - 1), MAX_RETRY_DELAY_SECONDS, max(0.0, retry.duration_seconds - elapsed))
+            submission = self.state.add_submission(str(workflow.uuid4()), replica.replica_num, workflow.now())
+            submission.not_before = workflow.now() + timedelta(seconds=delay)
             self.state.set_job_status(submission, JobStatus.SUBMITTED, workflow.now(),
                                       f"retrying in {delay:g}s after {reason.value if reason else 'failure'}")
             self._refresh_status()
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._replica_stopping(replica_num),
-                                              timeout=timedelta(seconds=delay), timeout_summary="retry delay")
+
+    def _retry_event(self, submission: JobSubmission) -> str:
+        """The retry policy's name for how the submission failed, as dstack names them."""
+        reason = submission.termination_reason
+        if self._workflow_version < RESUMABLE:
+            return "interruption" if submission.exit_code is None and reason != \
+                JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY else "error"
+        if reason == JobTerminationReason.INSTANCE_UNREACHABLE:
+            return "interruption"
+        if reason == JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY:
+            return "no-capacity"
+        return "error"
 
     async def _run_submission(self, submission: JobSubmission) -> None:
-        instance = await self._provision(submission)
+        """Drives one submission from where it stands to its end: a retry's backoff, capacity,
+        the start, the process's life (terminated when the replica stops), the release."""
+        if submission.not_before is not None and workflow.now() < submission.not_before:
+            await self._hold_while_draining()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._replica_stopping(submission.replica_num),
+                                              timeout=submission.not_before - workflow.now(),
+                                              timeout_summary="retry delay")
+        instance = _instance_of(submission) or await self._provision(submission)
         if instance is None:
             return
+        evicted = False
         try:
-            if self._replica_stopping(submission.replica_num):
+            if self._replica_stopping(submission.replica_num) and submission.status.rank < JobStatus.RUNNING.rank:
                 self._finish(submission, self._stop_job_reason(submission.replica_num))
                 return
-            try:
-                started = await workflow.execute_activity(
-                    names.START_REPLICA, self._job_spec(submission), result_type=StartedReplica,
-                    task_queue=instance.task_queue, start_to_close_timeout=START_TIMEOUT,
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
-                    summary=self._summary("start", submission))
-            except ActivityError as error:
-                self._finish(submission, JobTerminationReason.EXECUTOR_ERROR, message=_cause(error))
-                return
-            submission.pid = started.pid
-            self.state.set_job_status(submission, JobStatus.RUNNING, workflow.now())
-            self._refresh_status()
+            if submission.status.rank < JobStatus.RUNNING.rank:
+                await self._hold_while_draining()
+                self._in_flight += 1
+                try:
+                    started = await workflow.execute_activity(
+                        names.START_REPLICA, self._job_spec(submission), result_type=StartedReplica,
+                        task_queue=instance.task_queue, start_to_close_timeout=START_TIMEOUT,
+                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
+                        summary=self._summary("start", submission))
+                except ActivityError as error:
+                    self._finish(submission, JobTerminationReason.EXECUTOR_ERROR, message=_cause(error))
+                    return
+                finally:
+                    self._in_flight -= 1
+                submission.pid = started.pid
+                self.state.set_job_status(submission, JobStatus.RUNNING, workflow.now())
+                self._refresh_status()
             exited, terminated = await self._watch_until_exit(submission, instance)
             # Ended when the runner saw the main process exit, not when this workflow heard of it.
             ended_at = min(max(exited.exited_at or workflow.now(), submission.started_at or workflow.now()),
@@ -258,10 +423,13 @@ class RunWorkflow:
             else:
                 reason = JobTerminationReason.CONTAINER_EXITED_WITH_ERROR
             self._finish(submission, reason, exit_code=exited.exit_code, message=exited.message, at=ended_at)
+        except GeneratorExit:
+            evicted = True  # from the worker's cache: the coroutine is closed, and replaying the history resumes it
+            raise
         finally:
             # One local activity fewer per stopped run: the final projection write releases it.
-            if not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
-                    and self._ends_stopping_run(submission.replica_num)):
+            if not evicted and not (self._workflow_version >= RELEASE_WITH_FINAL_PROJECTION
+                                    and self._ends_stopping_run(submission.replica_num)):
                 await self._release(submission)
 
     async def _release(self, submission: JobSubmission) -> None:
@@ -286,10 +454,14 @@ class RunWorkflow:
             result = await self._wait_for_instance(submission, request, stopping)
         if result.instance is None:
             if result.can_ever_fit:
-                # Stopped while waiting: the release gives back an allocation that raced the
-                # cancel, and refuses any later one.
+                # Stopped while waiting (or out of time for it): the release gives back an allocation
+                # that raced the cancel, and refuses any later one.
                 await self._release(submission)
-                self._finish(submission, self._stop_job_reason(submission.replica_num))
+                if stopping():
+                    self._finish(submission, self._stop_job_reason(submission.replica_num))
+                else:
+                    self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
+                                 message=result.reason)
             else:
                 self._finish(submission, JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
                              message=result.reason)
@@ -298,6 +470,7 @@ class RunWorkflow:
         submission.instance_id = instance.id
         submission.host_id = instance.host_id
         submission.host_name = instance.host_name
+        submission.task_queue = instance.task_queue
         submission.price_per_hour = instance.price_per_hour
         self.state.set_job_status(submission, JobStatus.PROVISIONING, workflow.now())
         self._refresh_status()
@@ -305,28 +478,56 @@ class RunWorkflow:
 
     async def _wait_for_instance(self, submission: JobSubmission, request: ProvisionRequest,
                                  stopping: Callable[[], bool]) -> ProvisionResult:
+        """Waits for capacity until the replica stops; with `no-capacity` in the run's retry
+        policy, at most until its retry.duration has passed (version 3)."""
+        await self._hold_while_draining()
         waiting = asyncio.create_task(workflow.execute_activity(
             names.WAIT_FOR_INSTANCE, request, result_type=ProvisionResult,
             start_to_close_timeout=UNBOUNDED, heartbeat_timeout=WAIT_HEARTBEAT_TIMEOUT,
             retry_policy=QUICK_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             summary=self._summary("wait for capacity for", submission)))
-        await workflow.wait_condition(lambda: waiting.done() or stopping())
+        self._watching += 1
+        waiting.add_done_callback(self._watch_ended)
+        deadline = self._capacity_deadline(submission)
+        started = workflow.now()
+        with contextlib.suppress(TimeoutError):  # only a retry policy with no-capacity sets a deadline
+            await workflow.wait_condition(lambda: waiting.done() or stopping(), timeout=deadline,
+                                          timeout_summary="retry.duration for no-capacity")
+        # Past the deadline, the waiter's own answer may be the fence of the release that followed
+        # a first attempt at this task (then retried): what counts is that time ran out.
+        out_of_time = (deadline is not None and workflow.now() >= started + deadline and not stopping()
+                       and not (waiting.done() and _allocated(waiting)))
+        why = self._no_capacity_in_time() if out_of_time else "stopped while waiting for capacity"
         if not waiting.done():
             waiting.cancel()
             if self._workflow_version >= STOP_WITHOUT_WAITING_FOR_CANCEL:
                 # An overloaded worker can miss a cancel for minutes; the release that follows
                 # fences the submission instead, so the run stops now.
                 waiting.add_done_callback(_consume_outcome)
-                return ProvisionResult(reason="stopped while waiting for capacity")
+                return ProvisionResult(reason=why)
         try:
-            return await waiting
+            result: ProvisionResult = await waiting
         except (ActivityError, asyncio.CancelledError):
-            return ProvisionResult(reason="stopped while waiting for capacity")
+            return ProvisionResult(reason=why)
+        return result if result.instance is not None or not out_of_time else ProvisionResult(reason=why)
+
+    def _no_capacity_in_time(self) -> str:
+        configuration = self.state.configuration
+        limit = format_duration(configuration.retry.duration_seconds) if configuration.retry else "?"
+        return f"no capacity for {configuration.resources.describe()} within retry.duration ({limit})"
+
+    def _capacity_deadline(self, submission: JobSubmission) -> timedelta | None:
+        retry = self.state.configuration.retry
+        if self._workflow_version < RESUMABLE or retry is None or "no-capacity" not in retry.on_events:
+            return None
+        since = self.state.replica(submission.replica_num).attempts_since or submission.submitted_at
+        return max(since + timedelta(seconds=retry.duration_seconds) - workflow.now(), timedelta(0))
 
     async def _watch_until_exit(self, submission: JobSubmission, instance: Instance) -> tuple[ReplicaExit, bool]:
         """Waits for the process to exit, terminating it when the run stops. The watcher keeps
         shipping logs during termination, so the last lines are never lost."""
+        await self._hold_while_draining()
         watch = asyncio.create_task(workflow.execute_activity(
             names.WATCH_REPLICA, WatchRequest(submission_id=submission.id, run_id=self.state.run_id,
                                               replica_num=submission.replica_num,
@@ -334,6 +535,8 @@ class RunWorkflow:
             result_type=ReplicaExit, task_queue=instance.task_queue, start_to_close_timeout=UNBOUNDED,
             heartbeat_timeout=WATCH_HEARTBEAT_TIMEOUT, retry_policy=QUICK_RETRY,
             summary=self._summary("watch", submission)))
+        self._watching += 1
+        watch.add_done_callback(self._watch_ended)
         sent_abort: bool | None = None  # None: no termination sent yet
         terminations: list[asyncio.Task[None]] = []
         stopping = partial(self._replica_stopping, submission.replica_num)
@@ -343,22 +546,41 @@ class RunWorkflow:
                 or (self._abort_requested() and sent is False))
             if watch.done():
                 break
+            await self._hold_while_draining()
             sent_abort = self._abort_requested()
             self.state.set_job_status(submission, JobStatus.TERMINATING, workflow.now())
             self._refresh_status()
-            grace = 0.0 if sent_abort else self.state.configuration.stop_duration_seconds
-            terminations.append(asyncio.create_task(workflow.execute_activity(
+            grace = 0.0 if sent_abort else self._remaining_grace(submission)
+            submission.stop_sent = "abort" if sent_abort else "graceful"
+            submission.stop_sent_at = submission.stop_sent_at or workflow.now()
+            termination = asyncio.create_task(workflow.execute_activity(
                 names.TERMINATE_REPLICA,
                 TerminateRequest(submission_id=submission.id, abort=sent_abort, grace_seconds=grace),
                 task_queue=instance.task_queue, start_to_close_timeout=timedelta(seconds=grace + 60),
                 heartbeat_timeout=timedelta(seconds=10), retry_policy=QUICK_RETRY,
-                summary=self._summary("abort" if sent_abort else "stop", submission))))
+                summary=self._summary("abort" if sent_abort else "stop", submission)))
+            self._in_flight += 1
+            termination.add_done_callback(self._landed)
+            terminations.append(termination)
         exited = await watch
         for termination in terminations:  # the process is gone: nothing left to terminate
             termination.cancel()
             with contextlib.suppress(ActivityError, asyncio.CancelledError):
                 await termination
         return exited, sent_abort is not None
+
+    def _landed(self, _: asyncio.Task[Any]) -> None:
+        self._in_flight -= 1
+
+    def _watch_ended(self, _: asyncio.Task[Any]) -> None:
+        self._watching -= 1
+
+    def _remaining_grace(self, submission: JobSubmission) -> float:
+        """stop_duration, less what already passed when an earlier execution sent the stop."""
+        grace = self.state.configuration.stop_duration_seconds
+        if submission.stop_sent_at is None:
+            return grace
+        return max(0.0, grace - (workflow.now() - submission.stop_sent_at).total_seconds())
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -400,14 +622,32 @@ class RunWorkflow:
     def _refresh_status(self) -> None:
         if self.state.status.is_finished:
             return
-        status, message = derive_run_status(self.state)
+        status, message = derive_run_status(self.state, keep_when_idle=self._workflow_version >= RESUMABLE)
         self.state.set_run_status(status, workflow.now(), message)
         self._publish_status()
 
     def _publish_status(self) -> None:
-        if self.state.status != self._published_status:
+        if self.state.status != self._published_status and not self._draining:
             self._published_status = self.state.status
             workflow.upsert_search_attributes([search_attributes.RUN_STATUS.value_set(self.state.status.value)])
+        # What the Temporal console shows beside the run's summary (metadata, not a command).
+        last = self.state.events[-1].message if self.state.events else ""
+        workflow.set_current_details(
+            f"**{self.state.status.value}**, {self.state.running_replicas()}/{self.state.desired_replicas} replicas "
+            f"running\n\nlast event: {last}")
+
+    def _failure_summary(self) -> str:
+        """Why the run failed, for its workflow's failure: the reason and the last replica's end."""
+        failed = [s for r in self.state.replicas for s in r.submissions if s.status == JobStatus.FAILED]
+        last = max(failed, key=lambda s: s.finished_at or s.submitted_at, default=None)
+        reason = self.state.termination_reason.value if self.state.termination_reason else "failed"
+        if last is None:
+            return f"run {self.state.run_name} failed: {reason}"
+        how = f"exit code {last.exit_code}" if last.exit_code is not None else (
+            last.termination_reason.value if last.termination_reason else "failed")
+        detail = f": {last.status_message}" if last.status_message else ""
+        return (f"run {self.state.run_name} failed: {reason}; replica {last.replica_num} "
+                f"(submission {last.submission_num}) ended with {how}{detail}")
 
     def _job_spec(self, submission: JobSubmission) -> JobSpec:
         configuration = self.state.configuration
@@ -417,13 +657,20 @@ class RunWorkflow:
                        env=configuration.env, working_dir=configuration.working_dir,
                        resources=configuration.resources)
 
-    @staticmethod
-    async def _database_activity(name: str, arg: object, *, summary: str, result_type: type | None = None) -> Any:
+    async def _database_activity(self, name: str, arg: object, *, summary: str, result_type: type | None = None,
+                                 draining: bool = True) -> Any:
         """Short activities that only touch the database run as local activities: no round
-        trip through the Temporal server, which is most of the latency of a submission."""
-        return await workflow.execute_local_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=QUICK_RETRY, summary=summary)
+        trip through the Temporal server, which is most of the latency of a submission.
+        `draining=False`: the one sent while the run drains to continue as new."""
+        if draining:
+            await self._hold_while_draining()
+        self._local_in_flight += 1
+        try:
+            return await workflow.execute_local_activity(
+                name, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=QUICK_RETRY, summary=summary)
+        finally:
+            self._local_in_flight -= 1
 
     @staticmethod
     def _summary(action: str, submission: JobSubmission) -> str:
@@ -437,9 +684,23 @@ class RunWorkflow:
                 lambda: self.state.projection_key() != self._written_key
                 or (self.state.status.is_finished and self._written_version < self.state.version))
             version, key = self.state.version, self.state.projection_key()
-            await self._database_activity(names.WRITE_PROJECTION, self.state.model_copy(deep=True),
-                                          summary=f"write projection v{version}")
+            update = ProjectionUpdate(state=self.state.model_copy(deep=True))
+            await self._database_activity(names.WRITE_PROJECTION, update, summary=f"write projection v{version}")
             self._written_version, self._written_key = version, key
+
+
+def _allocated(waiting: asyncio.Task[Any]) -> bool:
+    """Whether a finished capacity waiter got an instance."""
+    return not waiting.cancelled() and waiting.exception() is None and waiting.result().instance is not None
+
+
+def _instance_of(submission: JobSubmission) -> Instance | None:
+    """The instance a submission already holds (a run that continued as new), if any."""
+    if submission.instance_id is None or submission.host_id is None or submission.task_queue is None:
+        return None
+    return Instance(id=submission.instance_id, submission_id=submission.id, host_id=submission.host_id,
+                    host_name=submission.host_name or submission.host_id, task_queue=submission.task_queue,
+                    price_per_hour=submission.price_per_hour)
 
 
 def _cause(error: ActivityError) -> str:

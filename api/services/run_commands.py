@@ -38,7 +38,7 @@ class RunCommands:
             await send(row)
             return "stopping"
 
-        return _with_refusals(references, await fan_out(references, rows, stop_one), refused, "stop")
+        return _with_refusals(references, await fan_out(self._client, references, rows, stop_one), refused, "stop")
 
     async def scale(self, access: ProjectAccess, references: Sequence[str], replicas: int) -> list[RunOutcome]:
         """Bounds are checked here first, for every run, so that a refusal names the range and
@@ -59,7 +59,7 @@ class RunCommands:
             await send(row)
             return "scaling"
 
-        return _with_refusals(references, await fan_out(references, rows, scale_one), refused, "scale")
+        return _with_refusals(references, await fan_out(self._client, references, rows, scale_one), refused, "scale")
 
     async def _signaller(self, rows: dict[str, RunModel], signal: str, argument: Any,
                          reason: str) -> Callable[[RunModel], Awaitable[None]]:

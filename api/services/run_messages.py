@@ -13,7 +13,7 @@ import structlog
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -83,7 +83,17 @@ async def scale_run(client: Client, workflow_id: str, command: ScaleCommand) -> 
         raise ScaleRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
 
 
-async def fan_out(references: Sequence[str], rows: dict[str, RunModel],
+async def _has_closed(client: Client, workflow_id: str) -> bool:
+    """Whether the workflow exists and has closed: a message to it answers NOT_FOUND as it would
+    for a workflow that never existed, and only the latter is an error."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=MESSAGE_TIMEOUT)
+    except RPCError:
+        return False
+    return description.status != WorkflowExecutionStatus.RUNNING
+
+
+async def fan_out(client: Client, references: Sequence[str], rows: dict[str, RunModel],
                   act: Callable[[RunModel], Awaitable[str]]) -> list[RunOutcome]:
     """One outcome per distinct reference; messages go out concurrently, at most FAN_OUT at a
     time, and no database transaction is open while they are in flight."""
@@ -101,7 +111,8 @@ async def fan_out(references: Sequence[str], rows: dict[str, RunModel],
             except ScaleRefused as refusal:
                 return RunOutcome(run_name=row.run_name, id=row.id, outcome=f"error: {refusal}")
             except Exception as error:
-                if "already completed" in str(error).lower():
+                if isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND \
+                        and await _has_closed(client, row.workflow_id):
                     return RunOutcome(run_name=row.run_name, id=row.id, outcome="already_finished")
                 log.warning("message to run failed", run_id=row.id, run_name=row.run_name, error=str(error))
                 return RunOutcome(run_name=row.run_name, id=row.id, outcome=f"error: {error}")

@@ -6,6 +6,8 @@ import asyncio
 import random
 import re
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -103,6 +105,7 @@ class RunService:
         state = RunState(run_id=run_id, run_name=name, project=access.project.name, user=access.user.name,
                          workflow_id=workflow_id, configuration=configuration,
                          desired_replicas=initial_replicas(configuration), submitted_at=now)
+        state.record(now, "run submitted")
         try:
             await self._client.start_workflow(
                 RUN_WORKFLOW, RunWorkflowInput(state=state, workflow_version=CURRENT_WORKFLOW_VERSION), id=workflow_id,
@@ -176,13 +179,17 @@ class RunService:
         return await self.view(row, access.project.name)
 
     async def view(self, row: RunModel, project_name: str) -> Run:
-        """Live runs answer from the workflow; finished ones from their final projection."""
-        if row.active:
-            state = await self.query_state(row.workflow_id)
-            if state is not None:
-                return self._from_state(state, source="workflow", deleted=row.deleted)
-        users = await self._accounts.user_names({row.user_id})
-        return self._from_row(row, project_name, users.get(row.user_id, ""))
+        """Live runs answer from the workflow; finished ones from their final projection. Either
+        way with every submission: those a long-lived run's state let go come from the database."""
+        state = await self.query_state(row.workflow_id) if row.active else None
+        source = "workflow"
+        if state is None and row.state is not None:
+            state, source = RunState.model_validate(row.state), "projection"
+        if state is None:  # its workflow never wrote a projection
+            users = await self._accounts.user_names({row.user_id})
+            return self._listed(row, None, project_name, users.get(row.user_id, ""))
+        compacted = await self._runs.compacted_submissions(row.id) if state.executions > 1 else []
+        return self._from_state(state, source=source, deleted=row.deleted, compacted=compacted)
 
     async def query_state(self, workflow_id: str) -> RunState | None:
         """The workflow's own state, or None when it doesn't answer within QUERY_TIMEOUT (no worker,
@@ -233,8 +240,12 @@ class RunService:
             return None
         return f"{self._temporal.ui_url}/namespaces/{self._temporal.namespace}/workflows/{workflow_id}"
 
-    def _from_state(self, state: RunState, *, source: str, deleted: bool) -> Run:
+    def _from_state(self, state: RunState, *, source: str, deleted: bool,
+                    compacted: Sequence[JobSubmission] = ()) -> Run:
         now = state.finished_at or datetime.now(UTC)
+        submissions: dict[int, dict[str, JobSubmission]] = defaultdict(dict)
+        for submission in [*compacted, *(s for replica in state.replicas for s in replica.submissions)]:
+            submissions[submission.replica_num][submission.id] = submission  # the state's is the newest
         return Run(
             id=state.run_id, project_name=state.project, user=state.user, run_name=state.run_name,
             status=state.status, status_message=state.status_message,
@@ -243,20 +254,13 @@ class RunService:
             running_replicas=state.running_replicas(), cost=state.cost(now),
             cost_per_hour=0.0 if state.status.is_finished else state.cost_per_hour(), deleted=deleted,
             configuration=configuration_to_yaml_dict(state.configuration),
-            jobs=[JobInfo(replica_num=replica.replica_num,
-                          job_submissions=[_submission_info(s, now) for s in replica.submissions])
-                  for replica in state.replicas],
+            jobs=[JobInfo(replica_num=replica_num, job_submissions=[
+                      _submission_info(s, now) for s in sorted(by_id.values(), key=lambda s: s.submission_num)])
+                  for replica_num, by_id in sorted(submissions.items())],
             events=[RunEventInfo.model_validate(event, from_attributes=True) for event in state.events],
             workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id),
             version=state.version, source=source,
         )
-
-    def _from_row(self, row: RunModel, project_name: str, user_name: str) -> Run:
-        """A run from its projection, whole."""
-        if row.state is not None:
-            state = RunState.model_validate(row.state)
-            return self._from_state(state, source="projection", deleted=row.deleted)
-        return self._listed(row, None, project_name, user_name)
 
     def _listed(self, row: RunModel, stored_replicas: list[dict[str, Any]] | None, project_name: str,
                 user_name: str) -> Run:

