@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import names
+from activities.code_archives import CodeArchives
 from activities.host_metrics import HostMetricsSampler
 from backends.base import Compute, JobStartError
 from core.jobs import JobSpec, ReplicaExit, StartedReplica, TerminateRequest, WatchRequest
@@ -35,9 +36,10 @@ WATCHER_REPORT_SECONDS = 2.0
 
 
 class ReplicaActivities:
-    def __init__(self, compute: Compute, logs: LogStore, metrics: MetricsStore) -> None:
+    def __init__(self, compute: Compute, logs: LogStore, metrics: MetricsStore, code: CodeArchives) -> None:
         self._compute = compute
         self._logs = logs
+        self._code = code
         self._sampler = HostMetricsSampler(compute, metrics)
         # Watchers by submission id. Terminate and watch of one replica run on the same host
         # worker, so a termination wakes its watcher at once instead of at its next poll (up to
@@ -57,7 +59,8 @@ class ReplicaActivities:
         bound = log.bind(run_id=job.run_id, run_name=job.run_name, replica_num=job.replica_num,
                          submission_num=job.submission_num)
         try:
-            pid = await self._compute.run_job(job)
+            code = await self._code.archive(job.project, job.code_hash) if job.code_hash else None
+            pid = await self._compute.run_job(job, code)
         except JobStartError as error:
             raise ApplicationError(str(error), type="JobStartError", non_retryable=True) from None
         bound.info("replica started", pid=pid)

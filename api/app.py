@@ -12,10 +12,13 @@ from litestar.middleware.rate_limit import RateLimitConfig
 
 from api.account_controllers import ProjectsController, UsersController
 from api.auth import rate_limit_key
+from api.code_controllers import CodeController
 from api.controllers import AllRunsController, LogsController, MetricsController, RunsController
 from api.errors import EXCEPTION_HANDLERS
+from api.fleet_controllers import FleetsController, InstancesController
 from api.health import HealthService, health
 from api.openapi import ModelRulesSchemaPlugin, openapi_config
+from api.services.fleets import FleetService
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.projects import ProjectService
@@ -24,6 +27,7 @@ from api.services.runs import RunService
 from api.services.users import UserService
 from api.static_ui import static_ui_router
 from store.accounts import Accounts
+from store.code import CodeStore
 
 # Requests per second per token (DURASTACK_RATE_LIMIT): far above what the UI or CLI send, low
 # enough that one runaway client can't take the API from everyone else.
@@ -38,6 +42,8 @@ class Services:
     logs: LogService
     metrics: MetricsService
     health: HealthService
+    code: CodeStore
+    fleets: FleetService
 
 
 def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Litestar:
@@ -46,7 +52,8 @@ def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Lite
     users, projects = UserService(services.accounts), ProjectService(services.accounts)
     return Litestar(
         route_handlers=[RunsController, AllRunsController, LogsController, MetricsController, UsersController,
-                        ProjectsController, health, static_ui_router()],
+                        ProjectsController, CodeController, FleetsController, InstancesController, health,
+                        static_ui_router()],
         dependencies={
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "run_service": Provide(lambda: services.runs, sync_to_thread=False),
@@ -54,6 +61,8 @@ def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Lite
             "log_service": Provide(lambda: services.logs, sync_to_thread=False),
             "metrics_service": Provide(lambda: services.metrics, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
+            "code_store": Provide(lambda: services.code, sync_to_thread=False),
+            "fleet_service": Provide(lambda: services.fleets, sync_to_thread=False),
             "user_service": Provide(lambda: users, sync_to_thread=False),
             "project_service": Provide(lambda: projects, sync_to_thread=False),
         },

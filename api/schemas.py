@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.fields import (
     Flag,
@@ -31,10 +31,19 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The code a run takes along: a tar.gz of its configuration's directory, at most this big.
+MAX_CODE_BYTES = 100 * 1024 * 1024  # 100 MB (MB is 1024² bytes, as in run configurations)
+CODE_HASH_PATTERN = r"^[0-9a-f]{64}$"
+CodeHash = Annotated[str, StringConstraints(pattern=CODE_HASH_PATTERN)]
+
+
 class RunSpec(_Request):
     run_name: RunName | None = Field(default=None, description="overrides the configuration's `name`")
     configuration: dict[str, Any]
     configuration_path: Text | None = None
+    repo_code_hash: CodeHash | None = Field(
+        default=None, description="sha256 of code uploaded with code/upload: each job's home holds it, unpacked, "
+                                  "and a relative working_dir is relative to it")
 
 
 class ApplyRunRequest(_Request):
@@ -105,7 +114,9 @@ class JobSubmissionInfo(BaseModel):
     status_message: str
     termination_reason: JobTerminationReason | None
     exit_code: int | None
-    host: str | None
+    host: str | None = Field(description="the host's display name")
+    host_id: str | None = Field(default=None, description="the host's id, unique among hosts")
+    gpus: list[int] = Field(default_factory=list, description="indices of the host's GPUs it holds")
     submitted_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -247,3 +258,16 @@ class RunStats(BaseModel):
     run_name: str
     status: RunStatus
     replicas: list[ReplicaStats] = Field(description="the replicas running now, with their latest sample")
+
+
+class GetCodeInfoRequest(_Request):
+    hash: CodeHash
+
+
+class CodeInfo(BaseModel):
+    hash: str = Field(description="sha256 of the archive, in hex")
+    size: int = Field(description="bytes of the archive (a tar.gz)")
+
+
+class UploadedCode(CodeInfo):
+    created: bool = Field(description="false: the project already had this archive, and it was not written again")

@@ -6,10 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from core.gpus import Gpu
 from core.jobs import JobSpec, ReplicaExit
 
 
@@ -34,6 +36,7 @@ class HostOffer:
     cpu_milli: int
     memory_mb: int
     price_per_hour: float
+    gpus: tuple[Gpu, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,9 @@ class Compute(ABC):
     def offer(self) -> HostOffer: ...
 
     @abstractmethod
-    async def run_job(self, job: JobSpec) -> int:
-        """Starts the job detached from this process; returns its pid. Starting twice starts once."""
+    async def run_job(self, job: JobSpec, code: Path | None = None) -> int:
+        """Starts the job detached from this process; returns its pid. Starting twice starts once.
+        `code`: the run's uploaded code (a tar.gz on this host), unpacked into the job's home first."""
 
     @abstractmethod
     def read_output(self, submission_id: str, offset: int, max_bytes: int) -> tuple[list[OutputLine], int]:

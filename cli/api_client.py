@@ -1,4 +1,4 @@
-"""The HTTP API as the CLI sees it: JSON requests and the live log stream. Nothing else."""
+"""The HTTP API as the CLI sees it: JSON requests, code uploads and the live log stream. Nothing else."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import SSEError, connect_sse
 
+from api.schemas import CodeInfo, UploadedCode
 from cli.client_config import ClientConfig
 
 REQUEST_TIMEOUT = httpx.Timeout(30.0)
@@ -96,6 +97,17 @@ class ApiClient:
 
     def scale_runs(self, names: list[str], replicas: int) -> list[dict[str, Any]]:
         return self.post("runs/scale", {"runs_names": names, "replicas": replicas})["results"]
+
+    # -- code -----------------------------------------------------------------------------------
+
+    def code_info(self, code_hash: str) -> CodeInfo:
+        """The project's code of that sha256; ApiError 404 when it has none."""
+        return CodeInfo.model_validate(self.post("code/get_info", {"hash": code_hash}))
+
+    def upload_code(self, archive: bytes) -> UploadedCode:
+        return UploadedCode.model_validate(self._request(
+            "POST", f"/api/project/{self.project}/code/upload", content=archive,
+            headers={"Content-Type": "application/octet-stream"}))
 
     # -- users, tokens, projects -------------------------------------------------------------------
 

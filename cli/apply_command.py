@@ -10,14 +10,22 @@ from typing import Any
 
 from cli.api_client import ApiClient
 from cli.client_command import EXIT_FAILURE, add_client_parser, confirm, stdin_is_terminal, with_client
+from cli.code_upload import CodeArchive, CodeArchiveError, pack_directory, upload_code, upload_line
+from cli.fleet_apply import apply_fleet
 from cli.log_commands import print_followed_logs
 from cli.output import is_finished, print_error, print_line, print_outcomes, run_status_text
 from cli.run_spec import load_run_spec
 from core.configuration import ConfigurationError
+from core.fleet_configuration import configuration_type
 
 POLL_SECONDS = 0.5
 
 _EPILOG = """\
+code: the configuration file's directory goes with the run (at most 100 MB as a tar.gz; .git/
+and what .gitignore and .durastackignore exclude stay behind), uploaded once for as long as it
+doesn't change. Each job runs in its own copy, and a relative working_dir is relative to it.
+With --no-code, jobs run in the file's directory itself, which only the CLI's own machine has.
+
 output: the run's log lines go to stdout, prefixed with [N] when the run has several
 replicas; status changes and errors go to stderr. With -d, stdout is the run name.
 
@@ -35,9 +43,13 @@ was terminated, or when the file or the request was refused; 2 when no server is
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = add_client_parser(subcommands, "apply", "submit a run configuration and follow the run", _EPILOG)
+    parser = add_client_parser(subcommands, "apply", "submit a run (or create an SSH fleet: type: fleet) and follow it",
+                               _EPILOG)
     parser.add_argument("-f", "--file", type=Path, required=True, metavar="FILE",
-                        help="run configuration (YAML); a relative working_dir is relative to this file")
+                        help="run configuration (YAML); its directory is the run's code, and a relative "
+                             "working_dir is relative to it")
+    parser.add_argument("--no-code", action="store_true",
+                        help="don't upload the file's directory: jobs run in it, on a host on this machine")
     parser.add_argument("-d", "--detach", action="store_true", help="submit and return at once")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="answer yes: update or replace an active run of the same name, reuse a name, "
@@ -47,15 +59,25 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _apply(args: argparse.Namespace) -> int:
+    if _file_type(args.file) == "fleet":
+        return apply_fleet(args)
     try:
-        run_spec = load_run_spec(args.file, args.name)
+        run_spec = load_run_spec(args.file, args.name, with_code=not args.no_code)
     except ConfigurationError as error:
         print_error(f"{args.file}: {error}")
         return EXIT_FAILURE
-    return with_client(args, lambda client: _submit(client, run_spec, args))
+    try:
+        code = None if args.no_code else pack_directory(Path(run_spec["configuration_path"]).parent)
+    except CodeArchiveError as error:
+        print_error(str(error))
+        return EXIT_FAILURE
+    return with_client(args, lambda client: _submit(client, run_spec, code, args))
 
 
-def _submit(client: ApiClient, run_spec: dict[str, Any], args: argparse.Namespace) -> int:
+def _submit(client: ApiClient, run_spec: dict[str, Any], code: CodeArchive | None, args: argparse.Namespace) -> int:
+    if code is not None:
+        print_line(upload_line(code, upload_code(client, code)), err=True)
+        run_spec = {**run_spec, "repo_code_hash": code.hash}
     plan = client.plan(run_spec)
     if plan["action"] == "no_change":
         print_line(f"{plan['message'][0].upper()}{plan['message'][1:]}; nothing to do", err=True)
@@ -136,3 +158,12 @@ def _detach(client: ApiClient, run_name: str, stop: bool) -> int:
     print(f"detached; run {run_name} keeps going (`durastack logs -f {run_name}` to follow it again)",
           file=sys.stderr, flush=True)
     return 0
+
+
+def _file_type(path: Path) -> str | None:
+    """`fleet` for a fleet configuration (`type: fleet`); anything else, unreadable files included,
+    is the run configuration path's to read and refuse."""
+    try:
+        return configuration_type(path.read_text())
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import account_commands, apply_command, log_commands, run_commands, server_commands, stats_command
+from cli import (
+    account_commands,
+    apply_command,
+    fleet_commands,
+    log_commands,
+    run_commands,
+    server_commands,
+    stats_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_commands.register(subcommands)
     stats_command.register(subcommands)
     account_commands.register(subcommands)
+    fleet_commands.register(subcommands)
     return parser
 
 

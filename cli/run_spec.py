@@ -1,4 +1,5 @@
-"""The run spec `apply` sends: the configuration file validated locally, paths made absolute."""
+"""The run spec `apply` sends: the configuration file validated locally. Without its code, the
+job runs in the file's directory on the host, so paths are made absolute."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ def resolve_working_dir(working_dir: str | None, configuration_dir: Path) -> str
     return os.path.abspath(configuration_dir / Path(working_dir).expanduser())
 
 
-def load_run_spec(path: Path, run_name: str | None) -> dict[str, Any]:
-    """Raises ConfigurationError (for the file as a whole or one field) before anything is sent."""
+def load_run_spec(path: Path, run_name: str | None, *, with_code: bool = True) -> dict[str, Any]:
+    """Raises ConfigurationError (for the file as a whole or one field) before anything is sent.
+    `with_code`: the file's directory travels with the run (cli/code_upload.py), and a relative
+    working_dir stays relative: to that code, in the job's home."""
     try:
         text = path.read_text()
     except OSError as error:
         raise ConfigurationError("", f"can't read the file: {error.strerror or error}") from None
     parse_configuration_yaml(text)
-    # Send what the user wrote (the server validates again); only the working_dir changes.
+    # Send what the user wrote (the server validates again); without the code, the working_dir changes.
     configuration: dict[str, Any] = yaml.safe_load(text)
     absolute_path = Path(os.path.abspath(path))
-    configuration["working_dir"] = resolve_working_dir(configuration.get("working_dir"), absolute_path.parent)
+    if not with_code:
+        configuration["working_dir"] = resolve_working_dir(configuration.get("working_dir"), absolute_path.parent)
     return {"configuration": configuration, "run_name": run_name, "configuration_path": str(absolute_path)}

@@ -18,9 +18,11 @@ from pydantic import (
     model_validator,
 )
 
+from core.gpus import GpuSpec
 from core.units import format_duration, format_memory, parse_duration_seconds, parse_memory_mb
 
 RUN_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
+FLEET_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
 
 # Bounds of every number and text a run may ask for, checked at apply so that nothing impossible
 # reaches a workflow or a host (docs/runs-and-jobs.md says why each is what it is).
@@ -56,8 +58,18 @@ class _Strict(BaseModel):
 class Resources(_Strict):
     cpu: float = Field(default=1, ge=0.001, le=MAX_CPU, description="CPUs for each replica (fractions allowed)")
     memory_mb: int = Field(default=512, gt=0, le=MAX_MEMORY_MB, alias="memory", description="Memory for each replica")
+    gpu: GpuSpec | None = Field(default=None, description="GPUs for each replica: 24GB, A100, A100:2, 2, "
+                                                          "A100:40GB:2, A10G,A100:2 or {name, count, memory}")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _parse_gpu(cls, value: object) -> object:
+        # As in dstack, `gpu: 0` asks for none; every other form is GpuSpec's to read.
+        if value in (0, "0") and not isinstance(value, bool):
+            return None
+        return value
 
     @field_validator("memory_mb", mode="before")
     @classmethod
@@ -77,7 +89,8 @@ class Resources(_Strict):
         return round(self.cpu * 1000)
 
     def describe(self) -> str:
-        return f"{self.cpu:g} CPU, {format_memory(self.memory_mb)}"
+        gpu = f", {self.gpu.describe()}" if self.gpu is not None else ""
+        return f"{self.cpu:g} CPU, {format_memory(self.memory_mb)}{gpu}"
 
 
 RetryEvent = Literal["no-capacity", "error", "interruption"]
@@ -147,6 +160,8 @@ class _BaseRunConfiguration(_Strict):
     max_duration_seconds: float | None = Field(default=None, alias="max_duration")
     stop_duration_seconds: float = Field(default=30, alias="stop_duration")
     retry: RetryPolicy | None = None
+    fleets: list[Annotated[str, Field(pattern=FLEET_NAME_PATTERN)]] | None = Field(
+        default=None, max_length=100, description="Fleets the run may use (default: every fleet its project can use)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -319,8 +334,10 @@ def parse_configuration_yaml(text: str) -> TaskConfiguration | ServiceConfigurat
 def configuration_to_yaml_dict(configuration: TaskConfiguration | ServiceConfiguration) -> dict[str, Any]:
     """The configuration as a user would write it (aliases, human units)."""
     data = configuration.model_dump(by_alias=True, exclude_none=True, mode="json")
-    data["resources"] = {"cpu": configuration.resources.cpu,
-                         "memory": format_memory(configuration.resources.memory_mb)}
+    resources = configuration.resources
+    data["resources"] = {"cpu": resources.cpu, "memory": format_memory(resources.memory_mb)}
+    if resources.gpu is not None:
+        data["resources"]["gpu"] = resources.gpu.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["stop_duration"] = format_duration(configuration.stop_duration_seconds)
     if configuration.max_duration_seconds is not None:
         data["max_duration"] = format_duration(configuration.max_duration_seconds)

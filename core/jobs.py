@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from core.configuration import Resources
+from core.gpus import GpuSpec
 from core.run_state import JobSubmission, RunState
 
 
@@ -23,13 +24,18 @@ class JobSpec(BaseModel):
     env: dict[str, str]
     working_dir: str | None
     resources: Resources
+    code_hash: str | None = None  # uploaded code to unpack into the job's home before it starts
+    gpu_indices: list[int] = []  # the host's GPUs it was given (CUDA_VISIBLE_DEVICES)
 
 
 class ProvisionRequest(BaseModel):
     submission_id: str
     run_id: str
+    project: str = ""
+    fleets: list[str] = []  # empty: every fleet the project may use
     cpu_milli: int
     memory_mb: int
+    gpu: GpuSpec | None = None
 
 
 class Instance(BaseModel):
@@ -41,6 +47,7 @@ class Instance(BaseModel):
     host_name: str
     task_queue: str
     price_per_hour: float
+    gpu_indices: list[int] = []  # the host's GPUs this slice holds, lowest first
 
 
 class ProvisionResult(BaseModel):

@@ -41,6 +41,7 @@ class JobSubmission(BaseModel):
     pid: int | None = None
     price_per_hour: float = 0.0
     task_queue: str | None = None  # its host's queue, once it has an instance
+    gpu_indices: list[int] = Field(default_factory=list)  # the host's GPUs it holds
     submitted_at: datetime
     not_before: datetime | None = None  # a retry waits until then before it asks for capacity
     started_at: datetime | None = None
@@ -87,6 +88,7 @@ class RunState(BaseModel):
     user: str
     workflow_id: str
     configuration: RunConfiguration
+    code_hash: str | None = None  # the uploaded code its jobs take along (sha256 of the archive)
     status: RunStatus = RunStatus.SUBMITTED
     status_message: str = ""
     termination_reason: RunTerminationReason | None = None

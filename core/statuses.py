@@ -97,3 +97,34 @@ class JobTerminationReason(StrEnum):
                     JobTerminationReason.EXECUTOR_ERROR, JobTerminationReason.INSTANCE_UNREACHABLE):
             return JobStatus.FAILED
         return JobStatus.TERMINATED
+
+
+class FleetStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACTIVE = "active"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+
+
+class HostState(StrEnum):
+    """What is stored for a host; the instance status the API shows derives from it (and from
+    whether the host holds jobs)."""
+
+    PROVISIONING = "provisioning"  # an SSH fleet is setting it up
+    ACTIVE = "active"  # its worker heartbeats
+    UNREACHABLE = "unreachable"  # silent past the liveness bound
+    TERMINATING = "terminating"  # its fleet is being removed
+    TERMINATED = "terminated"  # removed, or pruned after a long silence
+
+
+class InstanceStatus(StrEnum):
+    """A host as dstack's instances API names its states."""
+
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    IDLE = "idle"
+    BUSY = "busy"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+    UNREACHABLE = "unreachable"

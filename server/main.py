@@ -17,8 +17,11 @@ import uvicorn
 import yaml
 from temporalio.client import Client
 
+from activities.code_archives import CodeArchives
+from activities.remote_worker import remote_worker_settings
 from api.app import Services, create_app
 from api.health import HealthService
+from api.services.fleets import FleetService
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.overdue_aborts import OverdueAborts
@@ -30,11 +33,15 @@ from server.supervisor import TemporalSupervisor
 from server.temporal import connect
 from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
+from store.code import CodeStore
 from store.database import Database
+from store.fleets import FleetStore
+from store.hosts import HostRegistration, HostStore
 from store.logs import LogStore
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.runs import RunStore
+from worker.host_liveness import HostMonitor, heartbeat_forever
 from worker.orphaned_jobs import OrphanedJobs
 from worker.workers import HostWorker, host_task_queue, run_worker
 
@@ -104,7 +111,7 @@ async def serve(settings: Settings, roles: Roles) -> None:
 async def _serve_roles(settings: Settings, roles: Roles, database: Database, client: Client,
                        supervisor: TemporalSupervisor | None) -> None:
     runs, logs, capacity, accounts = RunStore(database), LogStore(database), Capacity(database), Accounts(database)
-    metrics = MetricsStore(database)
+    metrics, code, fleets = MetricsStore(database), CodeStore(database), FleetStore(database)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -116,14 +123,20 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
     if roles.worker:
         compute = create_compute(LOCAL_BACKEND, settings.local_backend_config())
         offer = compute.offer()
-        await capacity.register_host(host_id=offer.host_id, name=offer.name, backend_type=compute.backend_type,
-                                     task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli,
-                                     memory_mb=offer.memory_mb, price_per_hour=offer.price_per_hour)
-        workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity),
-                   HostWorker(client, compute, logs, metrics)]
+        hosts = HostStore(database)
+        await hosts.join(HostRegistration(
+            host_id=offer.host_id, name=offer.name, backend_type=compute.backend_type,
+            task_queue=host_task_queue(offer.host_id), cpu_milli=offer.cpu_milli, memory_mb=offer.memory_mb,
+            price_per_hour=offer.price_per_hour, gpus=[gpu.model_dump() for gpu in offer.gpus], fleet=settings.fleet))
+        workers = [run_worker(client, settings.task_queue, runs=runs, capacity=capacity, fleets=fleets,
+                              remote_workers=remote_worker_settings(settings)),
+                   HostWorker(client, compute, logs, metrics, CodeArchives(code, settings.server_dir / "code"))]
         tasks += [asyncio.create_task(worker.run()) for worker in workers]
-        sweepers.append(asyncio.create_task(OrphanedJobs(compute, capacity).sweep_forever()))
-        log.info("workers started", host_id=offer.host_id, cpus=offer.cpu_milli / 1000, memory_mb=offer.memory_mb)
+        sweepers += [asyncio.create_task(OrphanedJobs(compute, capacity).sweep_forever()),
+                     asyncio.create_task(heartbeat_forever(hosts, offer.host_id)),
+                     asyncio.create_task(HostMonitor(hosts, client).watch_forever())]
+        log.info("workers started", host_id=offer.host_id, fleet=settings.fleet, cpus=offer.cpu_milli / 1000,
+                 memory_mb=offer.memory_mb, gpus=len(offer.gpus))
 
     http: uvicorn.Server | None = None
     if roles.api:
@@ -131,7 +144,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         await accounts.bootstrap(token)
         run_service = RunService(runs, accounts, client, TemporalSettings(
             task_queue=settings.task_queue, namespace=settings.temporal_namespace,
-            ui_url=settings.resolved_temporal_ui_url))
+            ui_url=settings.resolved_temporal_ui_url), code=code)
         services = Services(
             accounts=accounts,
             runs=run_service,
@@ -140,6 +153,8 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
             metrics=MetricsService(metrics, runs, run_service),
             health=HealthService(database, client, settings.task_queue,
                                  embedded_temporal=(lambda: supervisor.state) if supervisor else None),
+            code=code,
+            fleets=FleetService(fleets, accounts, client, settings.task_queue),
         )
         http = _HttpServer(uvicorn.Config(create_app(services, settings.rate_limit), host=settings.server_host,
                                           port=settings.server_port, log_config=None, access_log=False))

@@ -22,7 +22,12 @@ ENVIRONMENT_HELP = {
     "DURASTACK_TEMPORAL_UI_PORT": "Web UI port of the embedded Temporal dev server (default 8233)",
     "DURASTACK_TEMPORAL_UI_URL": "Temporal Web UI address for links (default: the embedded one)",
     "DURASTACK_TASK_QUEUE": "Temporal task queue of the run workflows (default durastack)",
-    "DURASTACK_HOST_ID": "id of this machine as a host (default local-<hostname>)",
+    "DURASTACK_HOST_ID": "id of this machine as a host, unique among hosts (default local-<hostname>)",
+    "DURASTACK_FLEET": "the fleet this host joins (default local); created by its first host",
+    "DURASTACK_FLEET_DATABASE_URL": "the database URL SSH fleets' hosts are given (default DATABASE_URL): one "
+                                    "they can reach",
+    "DURASTACK_FLEET_TEMPORAL_ADDRESS": "the Temporal address SSH fleets' hosts are given (default "
+                                        "TEMPORAL_ADDRESS): one they can reach",
     "DURASTACK_HOST_CPUS": "CPUs this host advertises (default: all)",
     "DURASTACK_HOST_MEMORY": "memory this host advertises, e.g. 16GB (default: all)",
     "DURASTACK_HOST_PRICE": "price per hour of this host (default 0)",
@@ -54,6 +59,9 @@ class Settings(BaseSettings):
     temporal_ui_url: str | None = None
     task_queue: str = "durastack"
     host_id: str | None = None
+    fleet: str = Field(default="local", pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    fleet_database_url: str | None = None
+    fleet_temporal_address: str | None = None
     host_cpus: float | None = None
     host_memory: str | None = None
     host_price: float = 0.0

@@ -7,15 +7,18 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.gpus import Gpu, choose_gpus, could_ever_fit
 from core.jobs import Instance, ProvisionRequest, ProvisionResult
+from core.statuses import HostState
 from core.units import format_memory
 from store.database import Database
-from store.models import HostModel, InstanceModel, utcnow
+from store.models import FleetModel, HostModel, InstanceModel, ProjectModel, utcnow
 
 
 class Capacity:
@@ -25,17 +28,6 @@ class Capacity:
         self._freed_cpu_milli = 0
         self._freed_memory_mb = 0
         self._freed = asyncio.Event()
-
-    async def register_host(self, *, host_id: str, name: str, backend_type: str, task_queue: str,
-                            cpu_milli: int, memory_mb: int, price_per_hour: float) -> None:
-        async with self._db.write() as session:
-            host = await session.get(HostModel, host_id)
-            if host is None:
-                session.add(HostModel(id=host_id, name=name, backend_type=backend_type, task_queue=task_queue,
-                                      cpu_milli=cpu_milli, memory_mb=memory_mb, price_per_hour=price_per_hour))
-            else:
-                host.name, host.backend_type, host.task_queue = name, backend_type, task_queue
-                host.cpu_milli, host.memory_mb, host.price_per_hour = cpu_milli, memory_mb, price_per_hour
 
     async def allocate(self, request: ProvisionRequest) -> ProvisionResult:
         """Allocate a slice of the host with the most free CPU; idempotent per submission, and
@@ -62,12 +54,19 @@ class Capacity:
                     return ProvisionResult(instance=_instance(instance, host))
                 return ProvisionResult(reason="this submission was released", released=True)
 
-            hosts_query = select(HostModel).order_by(HostModel.id)
+            hosts_query = (select(HostModel).join(FleetModel, FleetModel.id == HostModel.fleet_id)
+                           .where(HostModel.status.in_(_SCHEDULABLE), _fleet_allowed(request))
+                           .order_by(HostModel.id))
             if not self._db.is_sqlite:
-                hosts_query = hosts_query.with_for_update()
+                hosts_query = hosts_query.with_for_update(of=HostModel)
             hosts = list((await session.execute(hosts_query)).scalars())
+            where = f" in fleets {', '.join(request.fleets)}" if request.fleets else ""
             if not hosts:
-                return ProvisionResult(reason="no hosts are registered")
+                if request.fleets and not await session.scalar(
+                        select(func.count()).select_from(FleetModel).where(_fleet_allowed(request))):
+                    return ProvisionResult(reason=f"no fleet named {' or '.join(request.fleets)} serves project "
+                                                  f"{request.project}", can_ever_fit=False)
+                return ProvisionResult(reason=f"no hosts{where} are registered")
             used = {
                 row.host_id: (row.cpu, row.memory)
                 for row in await session.execute(
@@ -75,27 +74,36 @@ class Capacity:
                            func.sum(InstanceModel.memory_mb).label("memory"))
                     .where(InstanceModel.released_at.is_(None)).group_by(InstanceModel.host_id))
             }
+            taken_gpus = await _taken_gpus(session, [h.id for h in hosts if h.gpus])
 
             def free(host: HostModel) -> tuple[int, int]:
                 cpu, memory = used.get(host.id, (0, 0))
                 return host.cpu_milli - int(cpu or 0), host.memory_mb - int(memory or 0)
 
-            fitting = [h for h in hosts if free(h)[0] >= request.cpu_milli and free(h)[1] >= request.memory_mb]
+            def gpus_for(host: HostModel) -> list[int] | None:
+                if request.gpu is None:
+                    return []
+                return choose_gpus(request.gpu, _gpus(host), taken_gpus.get(host.id, set()))
+
+            alive = [h for h in hosts if h.status == HostState.ACTIVE.value]
+            fitting = [h for h in alive if free(h)[0] >= request.cpu_milli and free(h)[1] >= request.memory_mb
+                       and gpus_for(h) is not None]
             if not fitting:
-                could_fit = any(h.cpu_milli >= request.cpu_milli and h.memory_mb >= request.memory_mb
-                                for h in hosts)
-                wanted = f"{request.cpu_milli / 1000:g} CPU, {format_memory(request.memory_mb)}"
-                if could_fit:
-                    return ProvisionResult(reason=f"waiting for capacity ({wanted})")
-                largest = max(hosts, key=lambda h: (h.cpu_milli, h.memory_mb))
+                wanted = _describe(request)
+                if any(_could_ever_fit(request, h) for h in hosts):
+                    return ProvisionResult(reason=f"waiting for capacity ({wanted}){where}")
+                largest = max(hosts, key=lambda h: (len(h.gpus or []), h.cpu_milli, h.memory_mb))
                 return ProvisionResult(
-                    reason=f"no host can ever fit {wanted}; the largest has "
-                           f"{largest.cpu_milli / 1000:g} CPU, {format_memory(largest.memory_mb)}",
+                    reason=f"no host{where} can ever fit {wanted}; the largest has {_describe_host(largest)}",
                     can_ever_fit=False)
-            host = max(fitting, key=lambda h: free(h))
+            # The most free host, so replicas spread; a replica without GPUs keeps off free GPUs,
+            # so that GPU replicas don't find their GPUs with no CPU left beside them.
+            host = max(fitting, key=lambda h: (
+                0 if request.gpu else -(len(h.gpus or []) - len(taken_gpus.get(h.id, set()))), *free(h)))
             instance = InstanceModel(id=str(uuid.uuid4()), submission_id=request.submission_id,
                                      run_id=request.run_id, host_id=host.id, cpu_milli=request.cpu_milli,
-                                     memory_mb=request.memory_mb, price_per_hour=host.price_per_hour)
+                                     memory_mb=request.memory_mb, price_per_hour=host.price_per_hour,
+                                     gpu_indices=gpus_for(host) or None)
             session.add(instance)
             return ProvisionResult(instance=_instance(instance, host))
 
@@ -183,6 +191,52 @@ class Capacity:
         return int(row[0]), int(row[1])
 
 
+# Unreachable hosts may come back: a run that only they could hold waits rather than fails.
+_SCHEDULABLE = [HostState.ACTIVE.value, HostState.UNREACHABLE.value]
+
+
+def _fleet_allowed(request: ProvisionRequest) -> ColumnElement[bool]:
+    """Fleets the run may use: shared fleets of workers and its project's own, narrowed to the
+    run's `fleets` when it names some."""
+    of_project = or_(FleetModel.project_id.is_(None),
+                     FleetModel.project_id == select(ProjectModel.id).where(ProjectModel.name == request.project)
+                     .scalar_subquery())
+    if request.fleets:
+        return and_(of_project, FleetModel.name.in_(request.fleets))
+    return of_project
+
+
+async def _taken_gpus(session: AsyncSession, host_ids: list[str]) -> dict[str, set[int]]:
+    taken: dict[str, set[int]] = {}
+    rows = await session.execute(select(InstanceModel.host_id, InstanceModel.gpu_indices).where(
+        InstanceModel.host_id.in_(host_ids), InstanceModel.released_at.is_(None),
+        InstanceModel.gpu_indices.is_not(None)))
+    for row in rows:
+        taken.setdefault(row.host_id, set()).update(row.gpu_indices or [])
+    return taken
+
+
+def _gpus(host: HostModel) -> list[Gpu]:
+    return [Gpu.model_validate(gpu) for gpu in host.gpus or []]
+
+
+def _could_ever_fit(request: ProvisionRequest, host: HostModel) -> bool:
+    return (host.cpu_milli >= request.cpu_milli and host.memory_mb >= request.memory_mb
+            and (request.gpu is None or could_ever_fit(request.gpu, _gpus(host))))
+
+
+def _describe(request: ProvisionRequest) -> str:
+    gpu = f", GPU {request.gpu.describe()}" if request.gpu else ""
+    return f"{request.cpu_milli / 1000:g} CPU, {format_memory(request.memory_mb)}{gpu}"
+
+
+def _describe_host(host: HostModel) -> str:
+    gpus = _gpus(host)
+    gpu = f", {len(gpus)} GPU ({', '.join(sorted({g.name for g in gpus}))})" if gpus else ""
+    return f"{host.cpu_milli / 1000:g} CPU, {format_memory(host.memory_mb)}{gpu}"
+
+
 def _instance(instance: InstanceModel, host: HostModel) -> Instance:
     return Instance(id=instance.id, submission_id=instance.submission_id, host_id=host.id, host_name=host.name,
-                    task_queue=host.task_queue, price_per_hour=instance.price_per_hour)
+                    task_queue=host.task_queue, price_per_hour=instance.price_per_hour,
+                    gpu_indices=instance.gpu_indices or [])

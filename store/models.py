@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -48,7 +49,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[dict[str, Any]]: JSON, list[int]: JSON}
 
 
 class UserModel(Base):
@@ -84,6 +85,21 @@ class MemberModel(Base):
     project_role: Mapped[str] = mapped_column(String(20))
 
 
+class FleetModel(Base):
+    """A set of hosts. Fleets that workers join by name (`DURASTACK_FLEET`) serve every project;
+    an SSH fleet applied in a project serves that project only."""
+
+    __tablename__ = "fleets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"), default=None)
+    type: Mapped[str] = mapped_column(String(20))  # "workers" or "ssh"
+    status: Mapped[str] = mapped_column(String(20))  # core.statuses.FleetStatus
+    status_message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # an SSH fleet's configuration
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class HostModel(Base):
     __tablename__ = "hosts"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -94,6 +110,12 @@ class HostModel(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     price_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fleet_id: Mapped[str | None] = mapped_column(ForeignKey("fleets.id"), default=None)
+    # "active" while its worker heartbeats, "unreachable" once silent past the bound,
+    # "terminating"/"terminated" when its fleet removes it (core.statuses.HostState).
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    gpus: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)  # core.gpus.Gpu each
 
 
 class InstanceModel(Base):
@@ -110,6 +132,7 @@ class InstanceModel(Base):
     price_per_hour: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(default=None)
+    gpu_indices: Mapped[list[int] | None] = mapped_column(JSON, default=None)  # the host's GPUs it holds
 
     __table_args__ = (Index("ix_instances_host_active", "host_id", "released_at"),)
 
@@ -161,6 +184,18 @@ class JobSubmissionModel(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the JobSubmission
 
     __table_args__ = (Index("ix_job_submissions_run", "run_id", "replica_num", "submission_num"),)
+
+
+class CodeBlobModel(Base):
+    """A configuration's directory as the CLI uploaded it (a tar.gz), by its sha256: hosts unpack
+    it into each replica's working directory, and an unchanged directory is uploaded once."""
+
+    __tablename__ = "code_blobs"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LogLineModel(Base):

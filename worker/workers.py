@@ -13,13 +13,18 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.capacity import CapacityActivities
+from activities.code_archives import CodeArchives
 from activities.projection import ProjectionActivities
+from activities.remote_worker import RemoteWorkerSettings
 from activities.replicas import ReplicaActivities
+from activities.ssh_fleet import fleet_workflow_activities
 from backends.base import Compute
 from store.capacity import Capacity
+from store.fleets import FleetStore
 from store.logs import LogStore
 from store.metrics import MetricsStore
 from store.runs import RunStore
+from workflows.fleet_workflow import FleetWorkflow
 from workflows.run_workflow import RunWorkflow
 
 # Watching is one long activity per live replica, so slots must exceed the replicas a host runs.
@@ -37,14 +42,16 @@ def host_task_queue(host_id: str) -> str:
     return f"durastack-host-{host_id}"
 
 
-def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Capacity) -> Worker:
+def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Capacity, fleets: FleetStore,
+               remote_workers: RemoteWorkerSettings) -> Worker:
     capacity_activities = CapacityActivities(capacity)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[RunWorkflow],
+        workflows=[RunWorkflow, FleetWorkflow],
         activities=[capacity_activities.provision_instance, capacity_activities.wait_for_instance,
-                    capacity_activities.release_instance, ProjectionActivities(runs, capacity).write_projection],
+                    capacity_activities.release_instance, ProjectionActivities(runs, capacity).write_projection,
+                    *fleet_workflow_activities(fleets, remote_workers)],
         max_concurrent_activities=MAX_RUN_ACTIVITIES,
         max_cached_workflows=MAX_CACHED_RUNS,
         max_concurrent_workflow_task_polls=20,
@@ -66,8 +73,9 @@ class HostWorker(Worker):
     shutdown for its whole grace period: they fail at once, and Temporal retries them on the
     host's next worker from their last offset."""
 
-    def __init__(self, client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore) -> None:
-        self.replica_activities = ReplicaActivities(compute, logs, metrics)
+    def __init__(self, client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore,
+                 code: CodeArchives) -> None:
+        self.replica_activities = ReplicaActivities(compute, logs, metrics, code)
         super().__init__(
             client,
             task_queue=host_task_queue(compute.offer().host_id),

@@ -12,6 +12,7 @@ STOP_SIGNAL = "stop"
 SCALE_SIGNAL = "scale"
 SCALE_UPDATE = "scale"
 STATE_QUERY = "state"
+HOST_LOST_SIGNAL = "host_lost"
 
 
 # Versions of what a RunWorkflow does, for changes that alter the commands it issues. A run keeps
@@ -52,6 +53,14 @@ class ScaleCommand(BaseModel):
     replicas: int
     # A re-applied service configuration may change the allowed range too.
     replica_range: ReplicaRange | None = None
+
+
+class HostLost(BaseModel):
+    """A host went silent past the liveness bound while these submissions held capacity on it."""
+
+    host_id: str
+    submission_ids: list[str]
+    silent_seconds: float
 
 
 class ScaleResult(BaseModel):

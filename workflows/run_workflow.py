@@ -26,7 +26,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities import names
@@ -50,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from core.units import format_duration
     from workflows.messages import (
         CURRENT_WORKFLOW_VERSION,
+        HOST_LOST_SIGNAL,
         RELEASE_WITH_FINAL_PROJECTION,
         RESUMABLE,
         RUN_WORKFLOW,
@@ -58,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         STATE_QUERY,
         STOP_SIGNAL,
         STOP_WITHOUT_WAITING_FOR_CANCEL,
+        HostLost,
         RunWorkflowInput,
         ScaleCommand,
         ScaleResult,
@@ -78,6 +81,10 @@ MAX_RETRY_DELAY_SECONDS = 30
 # bound is what a start task lost between the server and the worker costs before its retry: it
 # happened once in ~1,300 starts of the benchmarks (Started, never run on the worker).
 START_TIMEOUT = timedelta(seconds=15)
+# How long an activity may wait on a host's queue for the host's worker to take it: past it, the
+# host is taken for gone (a stop or a start never waits on a dead host), and Temporal doesn't retry
+# a schedule-to-start timeout. Above the host monitor's bound, which usually notices first.
+HOST_PICKUP_TIMEOUT = timedelta(seconds=60)
 # How long continuing as new waits for a moment with no watcher in flight before it leaves the
 # running replicas' watchers behind.
 QUIET_MOMENT = timedelta(milliseconds=500)
@@ -108,6 +115,7 @@ class RunWorkflow:
         self._in_flight = 0  # starts and terminations
         self._watching = 0  # watchers and capacity waiters
         self._draining = False  # continuing as new: nothing new is sent meanwhile
+        self._lost: dict[str, str] = {}  # submissions on hosts gone silent, and what to say
         self._failure: RunTerminationReason | None = None
         self._finishing = False
         self._written_version = -1
@@ -135,6 +143,17 @@ class RunWorkflow:
         self.state.stop = StopRequest(abort=command.abort, reason=reason)
         self.state.record(workflow.now(), "abort requested" if command.abort else "stop requested")
         self._refresh_status()
+
+    @workflow.signal(name=HOST_LOST_SIGNAL)
+    def host_lost(self, lost: HostLost) -> None:
+        """The host monitor found the host silent: these replicas end `instance_unreachable`
+        without waiting on it (their watchers and terminations are abandoned). Sent again until
+        their capacity is released, so a repeat changes nothing."""
+        for submission in self.state.current_submissions():
+            if submission.id in lost.submission_ids and not submission.status.is_finished \
+                    and submission.id not in self._lost:
+                name = f"{submission.host_name} ({lost.host_id})" if submission.host_name else lost.host_id
+                self._lost[submission.id] = f"host {name} stopped answering (silent for {lost.silent_seconds:.0f}s)"
 
     @workflow.signal(name=SCALE_SIGNAL)
     def scale_signal(self, command: ScaleCommand) -> None:
@@ -400,10 +419,13 @@ class RunWorkflow:
                     started = await workflow.execute_activity(
                         names.START_REPLICA, self._job_spec(submission), result_type=StartedReplica,
                         task_queue=instance.task_queue, start_to_close_timeout=START_TIMEOUT,
+                        schedule_to_start_timeout=HOST_PICKUP_TIMEOUT,
                         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=10),
                         summary=self._summary("start", submission))
                 except ActivityError as error:
-                    self._finish(submission, JobTerminationReason.EXECUTOR_ERROR, message=_cause(error))
+                    reason = JobTerminationReason.INSTANCE_UNREACHABLE if _host_never_answered(error) \
+                        else JobTerminationReason.EXECUTOR_ERROR
+                    self._finish(submission, reason, message=_cause(error))
                     return
                 finally:
                     self._in_flight -= 1
@@ -443,9 +465,10 @@ class RunWorkflow:
         if stopping():
             self._finish(submission, self._stop_job_reason(submission.replica_num))
             return None
-        request = ProvisionRequest(submission_id=submission.id, run_id=self.state.run_id,
-                                   cpu_milli=self.state.configuration.resources.cpu_milli,
-                                   memory_mb=self.state.configuration.resources.memory_mb)
+        resources = self.state.configuration.resources
+        request = ProvisionRequest(submission_id=submission.id, run_id=self.state.run_id, project=self.state.project,
+                                   fleets=self.state.configuration.fleets or [], cpu_milli=resources.cpu_milli,
+                                   memory_mb=resources.memory_mb, gpu=resources.gpu)
         result = await self._database_activity(names.PROVISION_INSTANCE, request, result_type=ProvisionResult,
                                                summary=self._summary("provision", submission))
         if result.instance is None and result.can_ever_fit:
@@ -471,6 +494,7 @@ class RunWorkflow:
         submission.host_id = instance.host_id
         submission.host_name = instance.host_name
         submission.task_queue = instance.task_queue
+        submission.gpu_indices = instance.gpu_indices
         submission.price_per_hour = instance.price_per_hour
         self.state.set_job_status(submission, JobStatus.PROVISIONING, workflow.now())
         self._refresh_status()
@@ -533,6 +557,7 @@ class RunWorkflow:
                                               replica_num=submission.replica_num,
                                               submission_num=submission.submission_num),
             result_type=ReplicaExit, task_queue=instance.task_queue, start_to_close_timeout=UNBOUNDED,
+            schedule_to_start_timeout=HOST_PICKUP_TIMEOUT,
             heartbeat_timeout=WATCH_HEARTBEAT_TIMEOUT, retry_policy=QUICK_RETRY,
             summary=self._summary("watch", submission)))
         self._watching += 1
@@ -543,9 +568,14 @@ class RunWorkflow:
         while True:
             await workflow.wait_condition(
                 lambda sent=sent_abort: watch.done() or (stopping() and sent is None)  # type: ignore[misc]
-                or (self._abort_requested() and sent is False))
+                or (self._abort_requested() and sent is False) or submission.id in self._lost)
             if watch.done():
                 break
+            if submission.id in self._lost:  # nothing on that host answers: abandon what was sent there
+                for activity_task in [watch, *terminations]:
+                    activity_task.cancel()
+                    activity_task.add_done_callback(_consume_outcome)
+                return ReplicaExit(exit_code=None, message=self._lost[submission.id]), False
             await self._hold_while_draining()
             sent_abort = self._abort_requested()
             self.state.set_job_status(submission, JobStatus.TERMINATING, workflow.now())
@@ -557,12 +587,16 @@ class RunWorkflow:
                 names.TERMINATE_REPLICA,
                 TerminateRequest(submission_id=submission.id, abort=sent_abort, grace_seconds=grace),
                 task_queue=instance.task_queue, start_to_close_timeout=timedelta(seconds=grace + 60),
+                schedule_to_start_timeout=HOST_PICKUP_TIMEOUT,
                 heartbeat_timeout=timedelta(seconds=10), retry_policy=QUICK_RETRY,
                 summary=self._summary("abort" if sent_abort else "stop", submission)))
             self._in_flight += 1
             termination.add_done_callback(self._landed)
             terminations.append(termination)
-        exited = await watch
+        try:
+            exited = await watch
+        except ActivityError as error:  # retried until its host's worker never took it again
+            exited = ReplicaExit(exit_code=None, message=f"the host stopped answering: {_cause(error)}")
         for termination in terminations:  # the process is gone: nothing left to terminate
             termination.cancel()
             with contextlib.suppress(ActivityError, asyncio.CancelledError):
@@ -655,7 +689,8 @@ class RunWorkflow:
                        project=self.state.project, replica_num=submission.replica_num,
                        submission_num=submission.submission_num, commands=configuration.commands,
                        env=configuration.env, working_dir=configuration.working_dir,
-                       resources=configuration.resources)
+                       resources=configuration.resources, gpu_indices=submission.gpu_indices,
+                       code_hash=self.state.code_hash)
 
     async def _database_activity(self, name: str, arg: object, *, summary: str, result_type: type | None = None,
                                  draining: bool = True) -> Any:
@@ -700,7 +735,7 @@ def _instance_of(submission: JobSubmission) -> Instance | None:
         return None
     return Instance(id=submission.instance_id, submission_id=submission.id, host_id=submission.host_id,
                     host_name=submission.host_name or submission.host_id, task_queue=submission.task_queue,
-                    price_per_hour=submission.price_per_hour)
+                    price_per_hour=submission.price_per_hour, gpu_indices=submission.gpu_indices)
 
 
 def _cause(error: ActivityError) -> str:
@@ -708,6 +743,10 @@ def _cause(error: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or error)
+
+
+def _host_never_answered(error: ActivityError) -> bool:
+    return isinstance(error.cause, TemporalTimeout) and error.cause.type == TimeoutType.SCHEDULE_TO_START
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:

@@ -47,6 +47,7 @@ from core.names import generate_run_name
 from core.run_state import JobSubmission, Replica, RunState
 from core.statuses import RunStatus, RunTerminationReason
 from store.accounts import Accounts, User
+from store.code import CodeStore
 from store.models import RunModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
 from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
@@ -67,17 +68,20 @@ class TemporalSettings:
 
 
 class RunService:
-    def __init__(self, runs: RunStore, accounts: Accounts, client: Client, temporal: TemporalSettings) -> None:
+    def __init__(self, runs: RunStore, accounts: Accounts, client: Client, temporal: TemporalSettings,
+                 code: CodeStore) -> None:
         self._runs = runs
         self._accounts = accounts
         self._client = client
         self._temporal = temporal
+        self._code = code
         self.orphans = OrphanedRuns(runs, client)
 
     # -- submit ---------------------------------------------------------------------------------
 
     async def apply(self, access: ProjectAccess, spec: RunSpec) -> Run:
         configuration = parse_configuration(spec.configuration)
+        await self._check_code(access, spec.repo_code_hash)
         run_name = spec.run_name or configuration.name
         if run_name is not None and not _valid_name(run_name):
             raise ApiError(400, f"run_spec.run_name: {run_name!r} must match {RUN_NAME_PATTERN}",
@@ -98,13 +102,14 @@ class RunService:
                     row = await self._runs.latest_by_name(access.project.id, name)
                     if attempt == 0 and row is not None and await self.orphans.fail_if_orphaned(row):
                         continue  # the name is free now
-                    return await self._apply_in_place(access, row, name, configuration)
+                    return await self._apply_in_place(access, row, name, configuration, spec.repo_code_hash)
         else:
             raise Conflict("could not generate a free run name; give the run a name")
 
         state = RunState(run_id=run_id, run_name=name, project=access.project.name, user=access.user.name,
                          workflow_id=workflow_id, configuration=configuration,
-                         desired_replicas=initial_replicas(configuration), submitted_at=now)
+                         desired_replicas=initial_replicas(configuration), submitted_at=now,
+                         code_hash=spec.repo_code_hash)
         state.record(now, "run submitted")
         try:
             await self._client.start_workflow(
@@ -127,12 +132,13 @@ class RunService:
         return self._from_state(state, source="workflow", deleted=False)
 
     async def _apply_in_place(self, access: ProjectAccess, row: RunModel | None, name: str,
-                              configuration: RunConfiguration) -> Run:
+                              configuration: RunConfiguration, code_hash: str | None) -> Run:
         """A service re-applied with only its replicas changed is scaled, not restarted. `row` is
         the name's latest run, read after the name was found taken."""
         if row is None or not row.active:  # it finished in the meantime: the caller may retry
             raise Conflict(f"run {name} was active a moment ago; apply again")
-        changes = _changes(parse_configuration(row.configuration), configuration)
+        changes = _changes(parse_configuration(row.configuration), configuration,
+                           await self._code_hash_of(row), code_hash)
         if _action(changes, configuration) != "update":
             raise Conflict(f"{_active_run_text(name, access.project.name, changes)}; stop it first (the CLI's "
                            "`apply -y` stops it, waits and submits) or choose another name")
@@ -153,6 +159,7 @@ class RunService:
 
     async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
         configuration = parse_configuration(spec.configuration)
+        await self._check_code(access, spec.repo_code_hash)
         name = spec.run_name or configuration.name
         if name is None:
             return RunPlan(run_name=None, action="create", current_run=None, finished_runs=0, changes=[],
@@ -164,13 +171,28 @@ class RunService:
         if row is None or not row.active:
             return RunPlan(run_name=name, action="create", current_run=None, finished_runs=finished, changes=[],
                            message=f"Submit the run {name}?")
-        changes = _changes(parse_configuration(row.configuration), configuration)
+        changes = _changes(parse_configuration(row.configuration), configuration,
+                           await self._code_hash_of(row), spec.repo_code_hash)
         action = _action(changes, configuration)
         message = _active_run_text(name, access.project.name, changes)
         if action in _QUESTIONS:
             message = f"{message[0].upper()}{message[1:]}. {_QUESTIONS[action]}"
         return RunPlan(run_name=name, action=action, current_run=await self.view(row, access.project.name),
                        finished_runs=finished, changes=changes, message=message)
+
+    async def _check_code(self, access: ProjectAccess, code_hash: str | None) -> None:
+        if code_hash is not None and not await self._code.exists(access.project.id, code_hash):
+            raise ApiError(400, f"run_spec.repo_code_hash: project {access.project.name} has no code with sha256 "
+                                f"{code_hash}; upload it first (code/upload)", "run_spec.repo_code_hash")
+
+    async def _code_hash_of(self, row: RunModel) -> str | None:
+        """The code an active run took along. It never changes, so the projection's copy is as good
+        as the workflow's; only a run that has not written its projection yet is asked."""
+        if row.state is not None:
+            code_hash = row.state.get("code_hash")
+            return code_hash if isinstance(code_hash, str) else None
+        state = await self.query_state(row.workflow_id)
+        return state.code_hash if state is not None else None
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -286,20 +308,27 @@ class RunService:
 
 
 _REPLICAS = TypeAdapter(list[Replica])
+CODE_FIELD = "repo_code_hash"  # as a change in a plan, named like the run spec's field
 
 
 def _submission_info(s: JobSubmission, now: datetime) -> JobSubmissionInfo:
     return JobSubmissionInfo(
         id=s.id, submission_num=s.submission_num, status=s.status, status_message=s.status_message,
         termination_reason=s.termination_reason, exit_code=s.exit_code, host=s.host_name,
+        host_id=s.host_id, gpus=s.gpu_indices,
         submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
         price_per_hour=s.price_per_hour, cost=s.cost(now))
 
 
-def _changes(current: RunConfiguration, new: RunConfiguration) -> list[FieldChange]:
+def _changes(current: RunConfiguration, new: RunConfiguration, current_code: str | None,
+             new_code: str | None) -> list[FieldChange]:
+    """What differs, configuration and code alike: other code is a change like another command."""
     before, after = configuration_to_yaml_dict(current), configuration_to_yaml_dict(new)
-    return [FieldChange(field=field, old=before.get(field), new=after.get(field))
-            for field in changed_fields(current, new)]
+    changes = [FieldChange(field=field, old=before.get(field), new=after.get(field))
+               for field in changed_fields(current, new)]
+    if current_code != new_code:
+        changes.append(FieldChange(field=CODE_FIELD, old=current_code, new=new_code))
+    return changes
 
 
 def _action(changes: list[FieldChange], configuration: RunConfiguration) -> Literal["update", "no_change", "replace"]:
@@ -313,7 +342,8 @@ def _action(changes: list[FieldChange], configuration: RunConfiguration) -> Lite
 def _active_run_text(name: str, project: str, changes: list[FieldChange]) -> str:
     if not changes:
         return f"run {name} is already active in project {project} with this configuration"
-    what = ", ".join(f"{change.field} ({change.old} → {change.new})" if change.field == "replicas" else change.field
+    what = ", ".join(f"{change.field} ({change.old} → {change.new})" if change.field == "replicas"
+                     else "code" if change.field == CODE_FIELD else change.field
                      for change in changes)
     return f"run {name} is already active in project {project} and its configuration changed in: {what}"
 

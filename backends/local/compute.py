@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import psutil
@@ -32,7 +33,10 @@ from backends.base import (
 )
 from backends.local import runner
 from backends.local.config import LocalConfig
+from backends.local.gpus import detect_gpus
+from backends.local.job_code import unpack_code
 from backends.local.job_users import JobUsers
+from core.gpus import Gpu
 from core.jobs import JobSpec, ReplicaExit
 
 log = structlog.get_logger(__name__)
@@ -80,7 +84,13 @@ class LocalCompute(Compute):
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
                          cpu_milli=round(self.config.cpus * 1000), memory_mb=self.config.memory_mb,
-                         price_per_hour=self.config.price_per_hour)
+                         price_per_hour=self.config.price_per_hour, gpus=self.gpus)
+
+    @cached_property
+    def gpus(self) -> tuple[Gpu, ...]:
+        """Looked for once, on first use: a host's GPUs don't change while it runs, and asking
+        nvidia-smi takes a moment."""
+        return detect_gpus()
 
     def _job_dir(self, submission_id: str) -> Path:
         return self.config.jobs_dir / submission_id
@@ -97,14 +107,14 @@ class LocalCompute(Compute):
             raise JobStartError(f"working_dir {job.working_dir} leaves the job's directory")
         return path
 
-    async def run_job(self, job: JobSpec) -> int:
+    async def run_job(self, job: JobSpec, code: Path | None = None) -> int:
         job_dir = self._job_dir(job.submission_id)
         async with self._starting[job.submission_id]:  # one launch at a time per job in this process
             try:
                 pid = _read_pid(job_dir)
                 if pid is not None:
                     return pid
-                await asyncio.to_thread(self._launch, job, job_dir)
+                await asyncio.to_thread(self._launch, job, job_dir, code)
                 deadline = time.monotonic() + _RUNNER_START_TIMEOUT
                 while (pid := _read_pid(job_dir)) is None:
                     if time.monotonic() > deadline:
@@ -114,15 +124,17 @@ class LocalCompute(Compute):
             finally:
                 self._starting.pop(job.submission_id, None)
 
-    def _launch(self, job: JobSpec, job_dir: Path) -> None:
+    def _launch(self, job: JobSpec, job_dir: Path, code: Path | None) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
         home = self.workspaces_dir / job.submission_id
         working_dir = self._working_dir(job, home)
         user, slot_fd = self._users.claim() if self._users is not None else (None, None)
         try:
+            if code is not None:  # the home is the code: a relative working_dir is inside it
+                unpack_code(code, home, (user.uid, user.gid) if user is not None else None)
             spec = {
                 "commands": job.commands,
-                "env": _job_environment(job, home, user.name if user else _user_name(os.geteuid())),
+                "env": _job_environment(job, home, user.name if user else _user_name(os.geteuid()), bool(self.gpus)),
                 "home": str(home),
                 "working_dir": str(working_dir),
                 "make_dirs": [str(home / _TMP_DIR), *([str(working_dir)] if working_dir.is_relative_to(home) else [])],
@@ -343,7 +355,7 @@ def _spec_user(job_dir: Path) -> dict[str, int] | None:
         return None
 
 
-def _job_environment(job: JobSpec, home: Path, user_name: str) -> dict[str, str]:
+def _job_environment(job: JobSpec, home: Path, user_name: str, host_has_gpus: bool) -> dict[str, str]:
     """Only what the job needs: a few base variables, its configuration's env, and the run's own
     variables. Never the server's environment, which holds its secrets."""
     base = {key: value for key, value in os.environ.items() if key in _PASSED_VARIABLES or key.startswith("LC_")}
@@ -357,7 +369,16 @@ def _job_environment(job: JobSpec, home: Path, user_name: str) -> dict[str, str]
         "DURASTACK_PROJECT": job.project,
         "DURASTACK_REPLICA_NUM": str(job.replica_num),
         "DURASTACK_SUBMISSION_NUM": str(job.submission_num),
+        **_visible_gpus(job, host_has_gpus),
     }
+
+
+def _visible_gpus(job: JobSpec, host_has_gpus: bool) -> dict[str, str]:
+    """Exactly the job's GPUs, whatever its env says, so that two replicas never share one; on a
+    host with GPUs, a job given none sees none."""
+    if job.gpu_indices:
+        return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, job.gpu_indices))}
+    return {"CUDA_VISIBLE_DEVICES": ""} if host_has_gpus else {}
 
 
 def _user_name(uid: int) -> str:

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(autouse=True)
 def _configurations_reachable_by_jobs(tmp_path: Path) -> None:
-    """`apply -f` runs a job in its file's directory, which jobs with users of their own must reach."""
+    """`apply -f --no-code` runs a job in its file's directory, which jobs with users of their own
+    must reach. Without --no-code that directory is uploaded: the deployments' own files in it
+    (tmp_path/deployment-N) are none of the runs' code."""
     open_to_jobs(tmp_path)
+    (tmp_path / ".durastackignore").write_text("deployment-*/\n")
 
 
 Deploy = Callable[..., DurastackProcesses]
@@ -64,20 +67,24 @@ def test_apply_follow_logs_ps_and_delete(deploy: Deploy, tmp_path: Path) -> None
     assert denied.stderr.startswith("error: invalid or revoked token")
     assert len(denied.stderr.strip().splitlines()) == 1
 
-    # Follow to the end: every line of both replicas, prefixed; relative working_dir from the file.
+    # Follow to the end: every line of both replicas, prefixed; a relative working_dir is in the
+    # code the file's directory sent, unpacked in each job's home.
     write_yaml(tmp_path / "numbers.yml", {"type": "task", "name": "numbers", "replicas": 2,
                                           "working_dir": "workdir", "commands": ["pwd", LINES],
                                           "resources": {"cpu": 0.1, "memory": "16MB"}})
     applied = durastack(deployment, "apply", "-f", "numbers.yml", cwd=tmp_path)
     assert applied.returncode == 0, applied.stderr
+    assert applied.stderr.startswith("Uploaded code: ")
+    homes = {job["replica_num"]: deployment.workspaces / job["job_submissions"][-1]["id"]
+             for job in api.get("numbers")["jobs"]}
     for replica in (0, 1):
         mine = [line for line in applied.stdout.splitlines() if line.startswith(f"[{replica}] ")]
-        assert mine == [f"[{replica}] {tmp_path / 'workdir'}",
+        assert mine == [f"[{replica}] {homes[replica] / 'workdir'}",
                         *(f"[{replica}] replica {replica} line {i}" for i in (1, 2, 3))]
     assert applied.stderr.splitlines()[-1] == "numbers: done"
 
     logs = durastack(deployment, "logs", "numbers", cwd=tmp_path)
-    assert (logs.returncode, logs.stdout.splitlines()) == (0, [str(tmp_path / "workdir"),
+    assert (logs.returncode, logs.stdout.splitlines()) == (0, [str(homes[0] / "workdir"),
                                                               *(f"replica 0 line {i}" for i in (1, 2, 3))])
     replica_1 = durastack(deployment, "logs", "numbers", "--replica", "1", "--follow", cwd=tmp_path)
     assert replica_1.stdout.splitlines()[1:] == [f"replica 1 line {i}" for i in (1, 2, 3)]

@@ -21,6 +21,7 @@ from core.statuses import RunStatus, RunTerminationReason
 from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
 from store.database import Database
+from store.hosts import HostRegistration, HostStore
 from store.logs import LogLine, LogStore, SubmissionRef
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
@@ -31,10 +32,16 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+async def join_host(database: Database, host_id: str, *, cpu_milli: int, memory_mb: int, price_per_hour: float = 0,
+                    fleet: str = "local", gpus: list[dict[str, object]] | None = None) -> None:
+    await HostStore(database).join(HostRegistration(
+        host_id=host_id, name=host_id, backend_type="local", task_queue=f"q-{host_id}", cpu_milli=cpu_milli,
+        memory_mb=memory_mb, price_per_hour=price_per_hour, gpus=gpus or [], fleet=fleet))
+
+
 async def test_concurrent_allocations_never_oversubscribe_a_host(database: Database) -> None:
     capacity = Capacity(database)
-    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
-                                 cpu_milli=4000, memory_mb=4096, price_per_hour=1.5)
+    await join_host(database, "h1", cpu_milli=4000, memory_mb=4096, price_per_hour=1.5)
     requests = [ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=1000, memory_mb=512)
                 for _ in range(20)]
     results = await asyncio.gather(*(capacity.allocate(request) for request in requests))
@@ -55,8 +62,7 @@ async def test_a_submission_released_before_it_is_allocated_never_holds_capacity
     """A stopped run releases its submission while its capacity waiter may still allocate:
     whichever commits first, nothing stays allocated."""
     capacity = Capacity(database)
-    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
-                                 cpu_milli=4000, memory_mb=4096, price_per_hour=0)
+    await join_host(database, "h1", cpu_milli=4000, memory_mb=4096, price_per_hour=0)
     early = ProvisionRequest(submission_id=str(uuid.uuid4()), run_id="r", cpu_milli=1000, memory_mb=512)
     await capacity.release(early.submission_id, early.run_id)
     await capacity.release(early.submission_id, early.run_id)  # idempotent
@@ -78,8 +84,7 @@ async def test_a_submission_released_before_it_is_allocated_never_holds_capacity
 
 async def test_a_request_no_host_can_hold_is_reported_as_never_fitting(database: Database) -> None:
     capacity = Capacity(database)
-    await capacity.register_host(host_id="h1", name="h1", backend_type="local", task_queue="q1",
-                                 cpu_milli=2000, memory_mb=1024, price_per_hour=0)
+    await join_host(database, "h1", cpu_milli=2000, memory_mb=1024, price_per_hour=0)
     result = await capacity.allocate(ProvisionRequest(submission_id="s", run_id="r", cpu_milli=4000, memory_mb=1))
     assert (result.instance, result.can_ever_fit) == (None, False)
     assert "no host can ever fit 4 CPU" in result.reason

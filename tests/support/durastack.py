@@ -60,11 +60,42 @@ class DurastackProcesses:
         self.home.mkdir(parents=True, exist_ok=True)
         self.api: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.hosts: dict[str, ExtraHost] = {}
+        self.extra_apis: list[subprocess.Popen[bytes]] = []
 
-    def _spawn(self, role: str) -> subprocess.Popen[bytes]:
-        log = open(self.directory / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
-        return subprocess.Popen([sys.executable, "-m", "cli.main", role], cwd=REPO, env=self.env,
+    def _spawn(self, role: str, env: dict[str, str] | None = None, log_name: str = "") -> subprocess.Popen[bytes]:
+        log = open(self.directory / f"{log_name or role}.log", "ab")  # noqa: SIM115 - owned by the child
+        return subprocess.Popen([sys.executable, "-m", "cli.main", role], cwd=REPO, env=env or self.env,
                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def add_api(self) -> ApiClient:
+        """Another API process on its own port, beside the first (the API keeps no state)."""
+        port = free_port()
+        process = self._spawn("api", {**self.env, "DURASTACK_SERVER_PORT": str(port)}, log_name=f"api-{port}")
+        self.extra_apis.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/schema/openapi.json", timeout=1)
+                return ApiClient(url, self.token)
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log = self.read_log(f"api-{port}")[-3000:]
+                    raise RuntimeError(f"the second API did not answer: {log}") from None
+                time.sleep(0.1)
+
+    def add_host(self, host_id: str, *, cpus: float = 2, memory: str = "4GB", fleet: str = "local",
+                 env: dict[str, str] | None = None) -> ExtraHost:
+        """Another host: a `durastack worker` process with its own host id and state directory,
+        on this deployment's database and task queue."""
+        host = ExtraHost(self, host_id, {
+            **self.env, "DURASTACK_HOST_ID": host_id, "DURASTACK_SERVER_DIR": str(self.directory / host_id),
+            "DURASTACK_HOST_CPUS": str(cpus), "DURASTACK_HOST_MEMORY": memory, "DURASTACK_FLEET": fleet,
+            **(env or {})})
+        self.hosts[host_id] = host
+        host.start()
+        return host
 
     def start(self) -> None:
         self.start_worker()
@@ -97,10 +128,12 @@ class DurastackProcesses:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for process in (self.api, self.worker):
+        for host in self.hosts.values():
+            host.kill()
+        for process in (self.api, self.worker, *self.extra_apis):
             if process is not None and process.poll() is None:
                 process.terminate()
-        for process in (self.api, self.worker):
+        for process in (self.api, self.worker, *self.extra_apis):
             if process is not None:
                 try:
                     process.wait(timeout=20)
@@ -112,6 +145,35 @@ class DurastackProcesses:
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token or self.token)
+
+
+class ExtraHost:
+    def __init__(self, deployment: DurastackProcesses, host_id: str, env: dict[str, str]) -> None:
+        self.deployment, self.host_id, self.env = deployment, host_id, env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Returns once the host has joined its fleet (its worker logs it after registering)."""
+        log = self.deployment.directory / f"{self.host_id}.log"
+        joined_before = self._joined(log)
+        self.process = self.deployment._spawn("worker", self.env, log_name=self.host_id)
+        deadline = time.monotonic() + 60
+        while self._joined(log) == joined_before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"host {self.host_id} did not join: {log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.1)
+
+    @staticmethod
+    def _joined(log: Path) -> int:
+        return log.read_text(errors="replace").count("workers started") if log.exists() else 0
+
+    def kill(self, *, with_jobs: bool = True) -> None:
+        """SIGKILL of its worker, and of its jobs too, as when the machine dies."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        if with_jobs:
+            kill_jobs(Path(self.env["DURASTACK_SERVER_DIR"]) / "jobs")
 
 
 TERMINAL = {"done", "failed", "terminated"}
@@ -146,7 +208,8 @@ class ApiClient:
             if condition(run):
                 return run
             time.sleep(0.1)
-        jobs = [(job["replica_num"], [s["status"] for s in job["job_submissions"]]) for job in run.get("jobs", [])]
+        jobs = [(job["replica_num"], [(s["status"], s["termination_reason"], s["status_message"])
+                                      for s in job["job_submissions"]]) for job in run.get("jobs", [])]
         raise AssertionError(f"run {run_name} never reached {what or condition}: "
                              f"status={run.get('status')} jobs={jobs}")
 

@@ -1,4 +1,4 @@
-"""What `apply` sends: the file validated locally, working_dir relative to the file."""
+"""What `apply` sends: the file validated locally; without the code, working_dir relative to the file."""
 
 from __future__ import annotations
 
@@ -19,16 +19,28 @@ def test_working_dir_is_relative_to_the_configuration_file(tmp_path: Path) -> No
     assert resolve_working_dir("~/job", tmp_path) == str(Path.home() / "job")
 
 
-def test_the_spec_carries_absolute_paths_whatever_the_current_directory(
+def test_without_code_the_spec_carries_absolute_paths_whatever_the_current_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "run.yml").write_text("type: task\ncommands: [make]\nworking_dir: build\nenv: {N: 1}\n")
     monkeypatch.chdir(tmp_path)
-    spec = load_run_spec(Path("conf/run.yml"), "my-run")
+    spec = load_run_spec(Path("conf/run.yml"), "my-run", with_code=False)
     assert spec == {
         "configuration": {"type": "task", "commands": ["make"], "working_dir": str(tmp_path / "conf" / "build"),
                           "env": {"N": 1}},
         "run_name": "my-run",
+        "configuration_path": str(tmp_path / "conf" / "run.yml"),
+    }
+
+
+def test_with_code_a_relative_working_dir_stays_relative_to_the_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "run.yml").write_text("type: task\ncommands: [make]\nworking_dir: build\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_run_spec(Path("conf/run.yml"), None) == {
+        "configuration": {"type": "task", "commands": ["make"], "working_dir": "build"},
+        "run_name": None,
         "configuration_path": str(tmp_path / "conf" / "run.yml"),
     }
 

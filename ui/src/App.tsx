@@ -8,6 +8,7 @@ import type { ApiClient } from "./api/client";
 import type { UserInfo } from "./api/types";
 import { useSession } from "./auth/useSession";
 import { SideNav } from "./components/SideNav";
+import { FleetsPage } from "./pages/FleetsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RunDetailsPage } from "./pages/RunDetailsPage";
@@ -65,6 +66,8 @@ function pageOf(route: Route, api: ApiClient, user: UserInfo): ReactNode {
         name={route.name} id={route.id} />;
     case "submit":
       return <SubmitPage api={api} project={route.project} />;
+    case "fleets":
+      return <FleetsPage api={api} user={user} />;
     case "projects":
       return <ProjectsPage api={api} user={user} />;
     case "users":

@@ -2,8 +2,11 @@
 
 import type { ApiClient } from "./client";
 import type {
+  Fleet,
+  Instance,
   JobLogs,
   JobMetrics,
+  ListInstancesFilter,
   ListRunsFilter,
   ProjectInfo,
   ProjectWithMembers,
@@ -64,3 +67,11 @@ export const jobMetrics = (api: ApiClient, projectName: string,
   signal?: AbortSignal): Promise<JobMetrics> =>
   api.get(`${project(projectName)}/metrics/job/${encodeURIComponent(query.run_name)}`,
     { run_id: query.run_id, replica_num: query.replica_num, after: query.after, limit: query.limit }, signal);
+
+/** Hosts of the fleets the caller's projects may use (of `project_names` only, when given). */
+export const listInstances = (api: ApiClient, filter: ListInstancesFilter, signal?: AbortSignal): Promise<Instance[]> =>
+  api.post("/api/instances/list", filter, signal);
+
+/** SSH fleets of a project (project admins and managers): their runs are stopped, then their workers. */
+export const deleteFleets = (api: ApiClient, projectName: string, names: string[]): Promise<Fleet[]> =>
+  api.post(`${project(projectName)}/fleets/delete`, { names });

@@ -424,6 +424,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/project/{project_name}/code/get_info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether the project has code of this sha256
+         * @description 404 when it has not: upload it.
+         */
+        post: operations["ApiProjectProjectNameCodeGetInfoGetInfo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/code/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload code (a tar.gz) for runs to take along
+         * @description The raw archive as the body, 1 to 104857600 bytes (100 MB). Stored under its sha256, once: uploading an archive the project already has writes nothing (`created`: false). Any project member may upload.
+         */
+        post: operations["ApiProjectProjectNameCodeUploadUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/fleets/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an SSH fleet, or set an existing one up again (project admins and managers)
+         * @description Needs the server on PostgreSQL (400 on SQLite). The fleet answers `submitted` with its hosts `provisioning`; its workflow sets each host up over SSH, and the fleet becomes `active` (or `failed`, with a status message naming each host and why).
+         */
+        post: operations["ApiProjectProjectNameFleetsApplyApply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/fleets/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete SSH fleets (project admins and managers): their runs are stopped, then their workers
+         * @description The fleets and their hosts answer `terminating`; they end `terminated` once the runs on them have released their instances and the workers are stopped.
+         */
+        post: operations["ApiProjectProjectNameFleetsDeleteDelete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/fleets/get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A fleet and its instances */
+        post: operations["ApiProjectProjectNameFleetsGetGetFleet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/fleets/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The fleets the project may use (shared ones and its own), each with its instances */
+        post: operations["ApiProjectProjectNameFleetsListListFleets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/instances/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Instances (hosts) of the fleets the caller's projects may use */
+        post: operations["ApiInstancesListListInstances"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -452,9 +583,20 @@ export interface components {
         AddMembersRequest: {
             members: components["schemas"]["MemberSetting"][];
         };
+        /** ApplyFleetRequest */
+        ApplyFleetRequest: {
+            spec: components["schemas"]["FleetSpec"];
+        };
         /** ApplyRunRequest */
         ApplyRunRequest: {
             run_spec: components["schemas"]["RunSpec"];
+        };
+        /** CodeInfo */
+        CodeInfo: {
+            /** @description sha256 of the archive, in hex */
+            hash: string;
+            /** @description bytes of the archive (a tar.gz) */
+            size: number;
         };
         /** ComponentHealth */
         ComponentHealth: {
@@ -479,6 +621,10 @@ export interface components {
         CreateUserRequest: {
             username: string;
             global_role?: components["schemas"]["GlobalRole"];
+        };
+        /** DeleteFleetsRequest */
+        DeleteFleetsRequest: {
+            names: string[];
         };
         /** DeleteRunsRequest */
         DeleteRunsRequest: {
@@ -513,6 +659,44 @@ export interface components {
             old: unknown;
             new: unknown;
         };
+        /** Fleet */
+        Fleet: {
+            id: string;
+            name: string;
+            /** @description null: a fleet of workers that joined it by name, shared by every project */
+            project_name: string | null;
+            /** @enum {string} */
+            type: "workers" | "ssh";
+            status: components["schemas"]["FleetStatus"];
+            status_message: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description an SSH fleet's configuration, without private keys */
+            configuration: {
+                [key: string]: unknown;
+            } | null;
+            instances: components["schemas"]["Instance"][];
+        };
+        /** FleetSpec */
+        FleetSpec: {
+            /** @description a fleet configuration (`type: fleet`, `name`, `ssh_config`); each private key as its text in `ssh_key.private`, never a file name: the server reads no client's files */
+            configuration: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * FleetStatus
+         * @enum {string}
+         */
+        FleetStatus: "submitted" | "active" | "terminating" | "terminated" | "failed";
+        /** GetCodeInfoRequest */
+        GetCodeInfoRequest: {
+            hash: string;
+        };
+        /** GetFleetRequest */
+        GetFleetRequest: {
+            name: string;
+        };
         /** GetRunRequest */
         GetRunRequest: {
             run_name?: string | null;
@@ -546,6 +730,64 @@ export interface components {
             /** @description the Temporal dev server `durastack server` runs; null when Temporal is external */
             embedded_temporal: components["schemas"]["EmbeddedTemporalHealth"] | null;
         };
+        /** Instance */
+        Instance: {
+            /** @description the host id (DURASTACK_HOST_ID; `<fleet>-<index>` in an SSH fleet) */
+            id: string;
+            /** @description the host's name: its hostname */
+            name: string;
+            fleet_id: string | null;
+            fleet_name: string | null;
+            /** @description the project of its SSH fleet; null: a fleet every project shares */
+            project_name: string | null;
+            /** @description its position in the SSH fleet's hosts */
+            instance_num: number | null;
+            backend: string;
+            status: components["schemas"]["InstanceStatus"];
+            /** @description what the host advertises */
+            resources: components["schemas"]["InstanceResources"];
+            /** @description what no active job submission holds */
+            free: components["schemas"]["InstanceResources"];
+            /** @description per hour */
+            price: number;
+            /** Format: date-time */
+            created: string;
+            /** @description its worker's latest heartbeat */
+            last_seen_at: string | null;
+            /** @description job submissions holding a slice of it, of projects the caller sees */
+            jobs: components["schemas"]["InstanceJob"][];
+        };
+        /** InstanceGpu */
+        InstanceGpu: {
+            index: number;
+            name: string;
+            memory_mb: number;
+        };
+        /** InstanceJob */
+        InstanceJob: {
+            project_name: string;
+            run_name: string;
+            run_id: string;
+            /** @description null until the run's projection names the submission */
+            replica_num: number | null;
+            submission_num: number | null;
+            submission_id: string;
+        };
+        /**
+         * InstanceResources
+         * @description what the host advertises
+         */
+        InstanceResources: {
+            cpus: number;
+            memory_mb: number;
+            gpus: components["schemas"]["InstanceGpu"][];
+        };
+        /**
+         * InstanceStatus
+         * @description A host as dstack's instances API names its states.
+         * @enum {string}
+         */
+        InstanceStatus: "pending" | "provisioning" | "idle" | "busy" | "terminating" | "terminated" | "unreachable";
         /**
          * IssuedTokenInfo
          * @description the new user's first token
@@ -587,7 +829,12 @@ export interface components {
             status_message: string;
             termination_reason: components["schemas"]["JobTerminationReason"] | null;
             exit_code: number | null;
+            /** @description the host's display name */
             host: string | null;
+            /** @description the host's id, unique among hosts */
+            host_id?: string | null;
+            /** @description indices of the host's GPUs it holds */
+            gpus?: number[];
             /** Format: date-time */
             submitted_at: string;
             started_at: string | null;
@@ -627,6 +874,23 @@ export interface components {
             prev_submitted_at?: null;
             prev_run_id?: null;
         });
+        /** ListFleetsRequest */
+        ListFleetsRequest: {
+            /**
+             * @description also fleets that were deleted
+             * @default false
+             */
+            include_terminated?: boolean;
+        };
+        /** ListInstancesRequest */
+        ListInstancesRequest: {
+            /** @description only instances these projects may use; default: every project of the caller's */
+            project_names?: string[] | null;
+            /** @description only these fleets' instances */
+            fleet_names?: string[] | null;
+            /** @default false */
+            include_terminated?: boolean;
+        };
         /** ListRunsRequest */
         ListRunsRequest: {
             /** @default false */
@@ -835,6 +1099,8 @@ export interface components {
                 [key: string]: unknown;
             };
             configuration_path?: string | null;
+            /** @description sha256 of code uploaded with code/upload: each job's home holds it, unpacked, and a relative working_dir is relative to it */
+            repo_code_hash?: string | null;
         };
         /** RunStats */
         RunStats: {
@@ -877,6 +1143,15 @@ export interface components {
         UpdateUserRequest: {
             username: string;
             global_role: components["schemas"]["GlobalRole"];
+        };
+        /** UploadedCode */
+        UploadedCode: {
+            /** @description sha256 of the archive, in hex */
+            hash: string;
+            /** @description bytes of the archive (a tar.gz) */
+            size: number;
+            /** @description false: the project already had this archive, and it was not written again */
+            created: boolean;
         };
         /** UserInfo */
         UserInfo: {
@@ -2402,6 +2677,502 @@ export interface operations {
             };
             /** @description Forbidden: the caller's role does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameCodeGetInfoGetInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GetCodeInfoRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeInfo"];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameCodeUploadUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        /** @description the archive: a tar.gz */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedCode"];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 104857600 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameFleetsApplyApply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyFleetRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fleet"];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state: a name that is taken, an active run, the last global admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Temporal server did not accept the run's workflow; nothing was started */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameFleetsDeleteDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteFleetsRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fleet"][];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state: a name that is taken, an active run, the last global admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Temporal server did not accept the run's workflow; nothing was started */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameFleetsGetGetFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GetFleetRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fleet"];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameFleetsListListFleets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListFleetsRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fleet"][];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiInstancesListListInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListInstancesRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"][];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

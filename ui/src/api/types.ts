@@ -1,6 +1,6 @@
 // The API's bodies, under the names the UI uses. They come from schema.d.ts, which
 // openapi-typescript generates from the API's OpenAPI document (api/schemas.py,
-// api/account_schemas.py): `scripts/generate-api-types` after changing them.
+// api/account_schemas.py, api/fleet_schemas.py): `scripts/generate-api-types` after changing them.
 
 import type { components } from "./schema";
 
@@ -31,3 +31,12 @@ export type UserInfo = Schemas["UserInfo"];
 export type ProjectInfo = Schemas["ProjectInfo"];
 export type Member = Schemas["Member"];
 export type ProjectWithMembers = Schemas["ProjectWithMembers"];
+export type FleetStatus = Schemas["FleetStatus"];
+export type Fleet = Schemas["Fleet"];
+export type InstanceStatus = Schemas["InstanceStatus"];
+/** A host of a fleet, with what it advertises, what is free and the job submissions holding it. */
+export type Instance = Schemas["Instance"];
+export type InstanceResources = Schemas["InstanceResources"];
+export type InstanceJob = Schemas["InstanceJob"];
+/** The body of `/api/instances/list`. */
+export type ListInstancesFilter = Schemas["ListInstancesRequest"];

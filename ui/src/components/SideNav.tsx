@@ -8,6 +8,8 @@ function activeHref(route: Route): string {
   switch (route.kind) {
     case "submit":
       return "/submit";
+    case "fleets":
+      return "/fleets";
     case "projects":
       return "/projects";
     case "users":
@@ -17,11 +19,12 @@ function activeHref(route: Route): string {
   }
 }
 
-/** Runs, submitting, projects; users only for global admins (the API refuses anyone else). */
+/** Runs, fleets, submitting, projects; users only for global admins (the API refuses anyone else). */
 export function SideNav({ route, user }: { route: Route; user: UserInfo }) {
   const follow = useFollow();
   const items: SideNavigationProps.Item[] = [
     { type: "link", text: "Runs", href: "/runs" },
+    { type: "link", text: "Fleets", href: "/fleets" },
     { type: "link", text: "Submit a run", href: "/submit" },
     { type: "divider" },
     { type: "link", text: "Projects", href: "/projects" },

@@ -25,6 +25,7 @@ describe("parseRoute", () => {
     expect(parseRoute("/submit")).toEqual({ kind: "submit", project: null });
     expect(parseRoute("/projects/my%20lab/submit/")).toEqual({ kind: "submit", project: "my lab" });
     expect(parseRoute("/projects")).toEqual({ kind: "projects" });
+    expect(parseRoute("/fleets/")).toEqual({ kind: "fleets" });
     expect(parseRoute("/users")).toEqual({ kind: "users" });
   });
 
@@ -45,7 +46,7 @@ describe("routeHref", () => {
     expect(routeHref({ kind: "runs" })).toBe("/runs");
     expect(routeHref({ kind: "home" })).toBe("/");
     for (const route of [{ kind: "submit", project: "my lab" }, { kind: "submit", project: null }, { kind: "projects" },
-      { kind: "users" }] as const) {
+      { kind: "users" }, { kind: "fleets" }] as const) {
       expect(parseRoute(routeHref(route))).toEqual(route);
     }
     expect(submitHref("a/b")).toBe("/projects/a%2Fb/submit");

@@ -3,6 +3,7 @@
 export type Route =
   | { kind: "home" }
   | { kind: "runs" }
+  | { kind: "fleets" }
   | { kind: "run"; project: string; name: string; id: string | null }
   | { kind: "submit"; project: string | null }
   | { kind: "projects" }
@@ -13,6 +14,7 @@ export function parseRoute(pathname: string, search = ""): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { kind: "home" };
   if (path === "/runs") return { kind: "runs" };
+  if (path === "/fleets") return { kind: "fleets" };
   if (path === "/submit") return { kind: "submit", project: null };
   if (path === "/projects") return { kind: "projects" };
   if (path === "/users") return { kind: "users" };
@@ -37,6 +39,8 @@ export function routeHref(route: Route): string {
       return "/";
     case "runs":
       return "/runs";
+    case "fleets":
+      return "/fleets";
     case "run": {
       const base = `/projects/${encodeURIComponent(route.project)}/runs/${encodeURIComponent(route.name)}`;
       return route.id ? `${base}?id=${encodeURIComponent(route.id)}` : base;

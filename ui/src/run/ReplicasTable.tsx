@@ -1,8 +1,9 @@
+import Box from "@cloudscape-design/components/box";
 import Header from "@cloudscape-design/components/header";
 import Table from "@cloudscape-design/components/table";
 import type { Job } from "../api/types";
 import { Status } from "../components/Status";
-import { formatCost, formatTime, lastSubmission } from "../runs/format";
+import { formatCost, formatTime, hostDetails, lastSubmission } from "../runs/format";
 
 /** Each replica's latest submission. */
 export function ReplicasTable({ jobs }: { jobs: Job[] }) {
@@ -22,7 +23,20 @@ export function ReplicasTable({ jobs }: { jobs: Job[] }) {
           },
         },
         { id: "submission", header: "Submission", cell: (job) => lastSubmission(job)?.submission_num ?? "-" },
-        { id: "host", header: "Host", cell: (job) => lastSubmission(job)?.host ?? "-" },
+        {
+          id: "host", header: "Host",
+          cell: (job) => {
+            const submission = lastSubmission(job);
+            if (!submission?.host) return "-";
+            const details = hostDetails(submission);
+            return (
+              <div title={submission.host_id ?? undefined}>
+                {submission.host}
+                {details && <Box variant="small" display="block" color="text-body-secondary">{details}</Box>}
+              </div>
+            );
+          },
+        },
         { id: "submitted", header: "Submitted", cell: (job) => formatTime(lastSubmission(job)?.submitted_at ?? null) },
         { id: "started", header: "Started", cell: (job) => formatTime(lastSubmission(job)?.started_at ?? null) },
         { id: "finished", header: "Finished", cell: (job) => formatTime(lastSubmission(job)?.finished_at ?? null) },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../api/types";
-import { formatCost, replicaRange, replicasLabel, runHosts } from "./format";
+import { formatCost, hostDetails, replicaRange, replicasLabel, runHosts } from "./format";
 
 const job = (replica_num: number, ...hosts: (string | null)[]): Job => ({
   replica_num,
@@ -19,6 +19,16 @@ describe("runHosts", () => {
   it("is a dash when no replica has a host yet", () => {
     expect(runHosts({ jobs: [job(0, null)] })).toBe("-");
     expect(runHosts({ jobs: [] })).toBe("-");
+  });
+});
+
+describe("hostDetails", () => {
+  it("adds the host's id and the GPUs held, when there are any", () => {
+    expect(hostDetails({ host: "box", host_id: "box-1", gpus: [0, 1] })).toBe("box-1 · GPUs 0, 1");
+    expect(hostDetails({ host: "box", host_id: "box-1", gpus: [2] })).toBe("box-1 · GPU 2");
+    expect(hostDetails({ host: "box", host_id: "box-1", gpus: [] })).toBe("box-1");
+    expect(hostDetails({ host: "box", host_id: "box" })).toBe("");
+    expect(hostDetails({ host: "box", host_id: null, gpus: [3] })).toBe("GPU 3");
   });
 });
 

@@ -20,6 +20,16 @@ export function runHosts(run: Pick<Run, "jobs">): string {
   return [...new Set(hosts)].join(", ") || "-";
 }
 
+/** What a replica's host cell says under the host's name: its id (unique, where the name may not be)
+ * and the indices of the host's GPUs the submission holds; "" when there is nothing to add. */
+export function hostDetails(submission: Pick<JobSubmission, "host" | "host_id" | "gpus">): string {
+  const gpus = submission.gpus ?? [];
+  return [
+    submission.host_id && submission.host_id !== submission.host ? submission.host_id : "",
+    gpus.length ? `GPU${gpus.length === 1 ? "" : "s"} ${gpus.join(", ")}` : "",
+  ].filter(Boolean).join(" · ");
+}
+
 export const replicasLabel = (run: Pick<Run, "running_replicas" | "desired_replicas">): string =>
   `${run.running_replicas}/${run.desired_replicas}`;
 
