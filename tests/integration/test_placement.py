@@ -15,20 +15,14 @@ from core.jobs import ProvisionRequest
 from store.accounts import DEFAULT_PROJECT
 from store.capacity import Capacity
 from store.database import Database
-from store.hosts import HostRegistration, HostStore
+from store.hosts import HostStore
 from store.models import FleetModel, HostModel, ProjectModel, UserModel, utcnow
 from store.runs import NewRun, RunStore
+from tests.support.hosts import join_host
 
 pytestmark = pytest.mark.integration
 
 FOUR_GPUS = [{"index": i, "name": "NVIDIA A100-SXM4-80GB", "memory_mb": 81920} for i in range(4)]
-
-
-async def join(database: Database, host_id: str, *, fleet: str = "local", cpu_milli: int = 4000,
-               memory_mb: int = 8192, gpus: list[dict[str, object]] | None = None) -> None:
-    await HostStore(database).join(HostRegistration(
-        host_id=host_id, name=f"name-of-{host_id}", backend_type="local", task_queue=f"q-{host_id}",
-        cpu_milli=cpu_milli, memory_mb=memory_mb, price_per_hour=1.0, gpus=gpus or [], fleet=fleet))
 
 
 def request(cpu_milli: int = 1000, *, fleets: list[str] | None = None, gpu: str | None = None,
@@ -38,9 +32,9 @@ def request(cpu_milli: int = 1000, *, fleets: list[str] | None = None, gpu: str 
 
 
 async def test_replicas_spread_by_free_capacity_within_the_fleets_a_run_names(database: Database) -> None:
-    await join(database, "a1", fleet="alpha")
-    await join(database, "a2", fleet="alpha")
-    await join(database, "b1", fleet="beta", cpu_milli=64000)
+    await join_host(database, "a1", fleet="alpha")
+    await join_host(database, "a2", fleet="alpha")
+    await join_host(database, "b1", fleet="beta", cpu_milli=64000)
     capacity = Capacity(database)
     placed = [await capacity.allocate(request(fleets=["alpha"])) for _ in range(8)]
     hosts = [result.instance.host_id for result in placed if result.instance]
@@ -56,7 +50,7 @@ async def test_replicas_spread_by_free_capacity_within_the_fleets_a_run_names(da
 
 
 async def test_a_projects_own_fleet_serves_that_project_only(database: Database) -> None:
-    await join(database, "private-1", fleet="private")
+    await join_host(database, "private-1", fleet="private")
     async with database.write() as session:
         project_id = await session.scalar(select(ProjectModel.id).where(ProjectModel.name == DEFAULT_PROJECT))
         other_id = str(uuid.uuid4())
@@ -70,7 +64,7 @@ async def test_a_projects_own_fleet_serves_that_project_only(database: Database)
 
 
 async def test_gpus_are_never_shared_and_a_silent_host_gets_nothing(database: Database) -> None:
-    await join(database, "gpu-1", gpus=FOUR_GPUS, cpu_milli=64000, memory_mb=65536)
+    await join_host(database, "gpu-1", gpus=FOUR_GPUS, cpu_milli=64000, memory_mb=65536)
     capacity = Capacity(database)
     results = await asyncio.gather(*(capacity.allocate(request(gpu="A100:2")) for _ in range(3)))
     granted = [r.instance.gpu_indices for r in results if r.instance]
@@ -81,7 +75,7 @@ async def test_gpus_are_never_shared_and_a_silent_host_gets_nothing(database: Da
     assert not never.can_ever_fit and "the largest has 64 CPU, 64GB, 4 GPU" in never.reason
 
     hosts = HostStore(database)
-    await join(database, "cpu-1", fleet="cpu")
+    await join_host(database, "cpu-1", fleet="cpu")
     async with database.write() as session:
         await session.execute(update(HostModel).where(HostModel.id == "cpu-1")
                               .values(last_seen_at=utcnow() - timedelta(seconds=31)))
@@ -95,7 +89,7 @@ async def test_gpus_are_never_shared_and_a_silent_host_gets_nothing(database: Da
 
 
 async def test_replicas_of_a_silent_host_are_reported_until_released(database: Database) -> None:
-    await join(database, "h1")
+    await join_host(database, "h1")
     capacity, hosts = Capacity(database), HostStore(database)
     async with database.read() as session:
         project_id, user_id = (await session.execute(
@@ -117,5 +111,5 @@ async def test_replicas_of_a_silent_host_are_reported_until_released(database: D
     await capacity.release(held.instance.submission_id)
     assert await hosts.prune(timedelta(minutes=1)) == ["h1"]
     assert not await hosts.heartbeat("h1")  # pruned: its worker must join again
-    await join(database, "h1")
+    await join_host(database, "h1")
     assert await hosts.heartbeat("h1")

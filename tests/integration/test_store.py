@@ -21,22 +21,15 @@ from core.statuses import RunStatus, RunTerminationReason
 from store.accounts import DEFAULT_PROJECT, Accounts
 from store.capacity import Capacity
 from store.database import Database
-from store.hosts import HostRegistration, HostStore
 from store.logs import LogLine, LogStore, SubmissionRef
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.models import ProjectModel, UserModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
+from tests.support.hosts import join_host
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-async def join_host(database: Database, host_id: str, *, cpu_milli: int, memory_mb: int, price_per_hour: float = 0,
-                    fleet: str = "local", gpus: list[dict[str, object]] | None = None) -> None:
-    await HostStore(database).join(HostRegistration(
-        host_id=host_id, name=host_id, backend_type="local", task_queue=f"q-{host_id}", cpu_milli=cpu_milli,
-        memory_mb=memory_mb, price_per_hour=price_per_hour, gpus=gpus or [], fleet=fleet))
 
 
 async def test_concurrent_allocations_never_oversubscribe_a_host(database: Database) -> None:
