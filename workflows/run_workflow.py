@@ -107,6 +107,10 @@ class RunWorkflow:
         self._workflow_version = input.workflow_version
         self._continue_after_events = input.continue_as_new_after_events
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
+        # A continued run's live submissions, which run() resumes. Signals in the first activation
+        # are handled before run() starts, so a scale then must count these replicas as live.
+        self._resuming = [replica.current for replica in self.state.replicas
+                          if replica.submissions and not replica.current.status.is_finished]
         # What is in flight. A run continues as new only with no local activity in flight (it must
         # be the task's last command, and a local activity's marker would follow it); starts and
         # terminations it leaves behind are sent again by the new execution, and watchers and
@@ -188,14 +192,13 @@ class RunWorkflow:
         configuration = self.state.configuration
         if command.replica_range is not None and isinstance(configuration, ServiceConfiguration):
             self.state.configuration = configuration.model_copy(update={"replicas": command.replica_range})
-        live = [num for num, task in self._replica_tasks.items()
-                if not task.done() and self.state.replica(num).stop_reason is None]
+        busy = self._busy_replicas()
+        live = [num for num in busy if self.state.replica(num).stop_reason is None]
         now = workflow.now()
         removed = replicas_to_remove(self.state, live, len(live) - command.replicas)
         for replica_num in removed:
             self.state.replica(replica_num).stop_reason = JobTerminationReason.SCALED_DOWN
             self.state.record(now, f"replica {replica_num} scaling down")
-        busy = [num for num, task in self._replica_tasks.items() if not task.done()]
         added = replicas_to_add(self.state, busy, command.replicas - len(live))
         for replica_num in added:
             self._start_replica(replica_num)
@@ -205,16 +208,21 @@ class RunWorkflow:
         self._refresh_status()
         return ScaleResult(desired_replicas=command.replicas, added=added, removed=removed)
 
+    def _busy_replicas(self) -> list[int]:
+        """Replicas with a coroutine driving them, or about to (resumed by run())."""
+        busy = [num for num, task in self._replica_tasks.items() if not task.done()]
+        return busy + [s.replica_num for s in self._resuming if s.replica_num not in self._replica_tasks]
+
     # -- the run --------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: RunWorkflowInput) -> RunState:
         projection = asyncio.create_task(self._write_projections())
-        resumed = [replica.current for replica in self.state.replicas
-                   if replica.submissions and not replica.current.status.is_finished]
-        if self.state.replicas:  # continued as new: each live replica goes on where it stands
-            for submission in resumed:
+        # Continued as new (or scaled before this started): each live replica goes on where it stands.
+        if self.state.replicas:
+            for submission in self._resuming:
                 self._replica_tasks[submission.replica_num] = asyncio.create_task(self._drive_replica(submission))
+            self._resuming = []
         else:
             for replica_num in range(initial_replicas(self.state.configuration)):
                 self._start_replica(replica_num)

@@ -5,14 +5,21 @@ wait on it). PostgreSQL, as a multi-host deployment needs."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.support.durastack import ApiClient, DurastackProcesses
+from cli.code_upload import pack_directory
+from tests.support.cleanup import job_workspaces
+from tests.support.durastack import REPO, ApiClient, DurastackProcesses
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database_kind", ["postgres"], indirect=True)]
 
@@ -109,3 +116,34 @@ def test_a_host_that_restarts_reattaches_its_live_replicas_without_duplicates(de
     assert lines == [f"line {i}" for i in range(len(lines))]  # none lost, none twice
     api.ok("runs/stop", {"runs_names": ["steady"]})
     api.wait_finished("steady")
+
+
+def test_uploaded_code_runs_on_the_host_that_takes_the_replica(deploy: Deploy, tmp_path: Path) -> None:
+    """The CLI uploads the configuration's directory to the server; another host, whose jobs'
+    homes are in a directory of its own, fetches it and runs the replica in its copy."""
+    deployment = deploy(cpus=0.5)
+    elsewhere = job_workspaces()
+    try:
+        deployment.add_host("remote", cpus=2, fleet="remote", env={"DURASTACK_WORKSPACES_DIR": str(elsewhere)})
+        project = tmp_path / "project"
+        (project / "src").mkdir(parents=True)
+        (project / "data.txt").write_text("uploaded with the run\n")
+        (project / "run.yml").write_text(yaml.safe_dump({
+            "type": "task", "name": "travels", "fleets": ["remote"], "working_dir": "src",
+            "commands": ["pwd", "cat ../data.txt"], "resources": {"cpu": 0.5, "memory": "64MB"}}))
+        applied = subprocess.run([sys.executable, "-m", "cli.main", "apply", "-f", str(project / "run.yml")],
+                                 cwd=REPO, env=deployment.env, stdin=subprocess.DEVNULL, capture_output=True,
+                                 text=True, timeout=120)
+        assert applied.returncode == 0, applied.stderr
+        api = deployment.client()
+        run = api.get("travels")
+        submission = run["jobs"][0]["job_submissions"][-1]
+        assert (run["status"], submission["host_id"]) == ("done", "remote")
+        assert [line["message"] for line in api.logs("travels", 0)] == [
+            str(elsewhere / submission["id"] / "src"), "uploaded with the run"]
+        # Fetched by the host that ran it, into its own state directory; the first host never needed it.
+        archive = f"{pack_directory(project).hash}.tar.gz"
+        assert (deployment.directory / "remote" / "code" / archive).is_file()
+        assert not (deployment.directory / "server" / "code" / archive).exists()
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
-from server.temporal import temporal_binary
 from workflows import fleet_messages as names
 from workflows.fleet_messages import (
     FleetHost,
@@ -35,17 +33,6 @@ from workflows.fleet_workflow import FleetWorkflow
 pytestmark = pytest.mark.integration
 
 FLEET_ID = "f0000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """Timers fire as soon as the workflow is idle: a minute between looks takes no time."""
-    environment = await WorkflowEnvironment.start_time_skipping_v2(
-        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_binary(),
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
-                               "--log-level", "error"])
-    async with environment:
-        yield environment
 
 
 class StubFleet:

@@ -34,7 +34,6 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from core import search_attributes
 from core.configuration import initial_replicas, parse_configuration
 from core.run_state import RunState
-from server.temporal import temporal_binary
 from tests.support.replay import replay
 from tests.support.stub_host import HOST_QUEUE, StubHost
 from workflows.messages import (
@@ -52,19 +51,6 @@ from workflows.messages import (
 from workflows.run_workflow import RunWorkflow
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The dev server with per-workflow time skipping: a run's timers fire about a second after it
-    is idle, but its clock stands still while any of its activities runs (a replica's watcher), so
-    tests with running replicas keep their timers to real seconds."""
-    environment = await WorkflowEnvironment.start_time_skipping_v2(
-        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_binary(),
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
-                               "--log-level", "error", *search_attributes.dev_server_flags()])
-    async with environment:
-        yield environment
 
 
 @pytest.fixture(scope="session")
@@ -101,15 +87,25 @@ class Runs:
                          workflow_id=f"run-main-{name}-{run_id[:8]}", configuration=parsed,
                          desired_replicas=initial_replicas(parsed), submitted_at=now)
         state.record(now, "run submitted")
+        return await self.resume(state, workflow_version=workflow_version,
+                                 continue_as_new_after_events=continue_as_new_after_events)
+
+    async def resume(self, state: RunState, *, workflow_version: int = CURRENT_WORKFLOW_VERSION,
+                     continue_as_new_after_events: int = 1000,
+                     first_signal: ScaleCommand | None = None) -> WorkflowHandle[Any, Any]:
+        """Starts an execution from the state (a continued run's, when it has replicas); a
+        `first_signal` arrives with the start, in the execution's first activation."""
         return await self.client.start_workflow(
             RUN_WORKFLOW, RunWorkflowInput(state=state, workflow_version=workflow_version,
                                            continue_as_new_after_events=continue_as_new_after_events),
             id=state.workflow_id, task_queue=self.task_queue, result_type=RunState,
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(search_attributes.PROJECT, "main"),
-                SearchAttributePair(search_attributes.RUN_NAME, name),
+                SearchAttributePair(search_attributes.RUN_NAME, state.run_name),
                 SearchAttributePair(search_attributes.RUN_STATUS, "submitted")]),
-            static_summary=f"{parsed.type} {name} in project main")
+            static_summary=f"{state.configuration.type} {state.run_name} in project main",
+            start_signal=SCALE_SIGNAL if first_signal else None,
+            start_signal_args=[first_signal] if first_signal else [])
 
 
 RunsFactory = Callable[..., Awaitable[Runs]]
@@ -258,6 +254,27 @@ async def test_continue_as_new_keeps_replicas_running_and_loses_no_signal(runs: 
     every = stub.host.every_submission()
     assert len(every) == 21  # replica 0 once, and one per scale-up (a new number if the last one still stops)
     assert all(s.status.is_finished for s in every.values())
+
+
+async def test_a_scale_in_a_continued_executions_first_activation_never_duplicates_a_replica(
+        runs: RunsFactory) -> None:
+    """Signals sent while a run continues as new reach the new execution's first activation, whose
+    handlers run before its main coroutine resumes the live replicas: they must count as live."""
+    stub = await runs()
+    handle = await stub.start({"type": "service", "port": 80, "commands": ["serve"], "replicas": "1..3"})
+    before = await wait_until(handle, running(1), "running")
+    replica_0 = before.replicas[0].current.id
+    await handle.terminate("replaced by the execution it continues as")
+    continued, _ = before.compacted(datetime.now(UTC))
+    handle = await stub.resume(continued, first_signal=ScaleCommand(replicas=2))
+    after = await wait_until(handle, running(2), "2 running")
+    assert [[s.submission_num for s in replica.submissions] for replica in after.replicas] == [[0], [0]]
+    assert after.replicas[0].current.id == replica_0
+    assert stub.host.starts.count(replica_0) == 1  # re-attached, never started twice
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    assert final.status.value == "terminated"
+    assert all(s.status.is_finished for s in stub.host.every_submission().values())
 
 
 # -- time ------------------------------------------------------------------------------------------
