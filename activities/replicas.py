@@ -60,11 +60,11 @@ class ReplicaActivities:
                          submission_num=job.submission_num)
         try:
             code = await self._code.archive(job.project, job.code_hash) if job.code_hash else None
-            pid = await self._compute.run_job(job, code)
+            started = await self._compute.run_job(job, code)
         except JobStartError as error:
             raise ApplicationError(str(error), type="JobStartError", non_retryable=True) from None
-        bound.info("replica started", pid=pid)
-        return StartedReplica(pid=pid)
+        bound.info("replica started", pid=started.pid, port=started.port)
+        return started
 
     @activity.defn(name=names.WATCH_REPLICA)
     async def watch_replica(self, request: WatchRequest) -> ReplicaExit:

@@ -12,7 +12,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from core.gpus import Gpu
-from core.jobs import JobSpec, ReplicaExit
+from core.jobs import JobSpec, ReplicaExit, StartedReplica
 
 
 class BackendConfig(BaseModel):
@@ -86,8 +86,9 @@ class Compute(ABC):
     def offer(self) -> HostOffer: ...
 
     @abstractmethod
-    async def run_job(self, job: JobSpec, code: Path | None = None) -> int:
-        """Starts the job detached from this process; returns its pid. Starting twice starts once.
+    async def run_job(self, job: JobSpec, code: Path | None = None) -> StartedReplica:
+        """Starts the job detached from this process; returns its pid (and, for a service, the port
+        it was given as PORT and the host's address). Starting twice starts once.
         `code`: the run's uploaded code (a tar.gz on this host), unpacked into the job's home first."""
 
     @abstractmethod

@@ -13,12 +13,14 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 
 from core.gpus import GpuSpec
+from core.service_configuration import MAX_PROBES, ProbeConfig, ScalingConfig
 from core.units import format_duration, format_memory, parse_duration_seconds, parse_memory_mb
 
 RUN_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
@@ -255,6 +257,21 @@ class ServiceConfiguration(_BaseRunConfiguration):
     type: Literal["service"]
     port: int = Field(ge=1, le=65535)
     replicas: ReplicaRange = Field(default_factory=lambda: ReplicaRange(min=1, max=1))
+    probes: list[ProbeConfig] = Field(default_factory=list, max_length=MAX_PROBES, description=(
+        "A replica is ready (takes requests) once every probe passes; without probes, once its port accepts "
+        "connections"))
+    scaling: ScalingConfig | None = Field(default=None, description="Autoscaling within `replicas` by requests/s")
+    auth: bool = Field(default=True, description="The proxy asks for a project member's token")
+    strip_prefix: bool = Field(default=True, description="The proxy strips /proxy/services/{project}/{run}")
+
+    @field_validator("scaling")
+    @classmethod
+    def _scaling_needs_a_range(cls, scaling: ScalingConfig | None, info: ValidationInfo) -> ScalingConfig | None:
+        replicas = info.data.get("replicas")
+        if scaling is not None and isinstance(replicas, ReplicaRange) and replicas.min == replicas.max:
+            raise ValueError(f"needs a range of replicas (e.g. replicas: 0..{max(replicas.max, 2)}), "
+                             f"not a fixed {replicas.max}")
+        return scaling
 
     @field_validator("replicas", mode="before")
     @classmethod
@@ -292,7 +309,8 @@ def changed_fields(old: TaskConfiguration | ServiceConfiguration,
 
 
 def initial_replicas(configuration: TaskConfiguration | ServiceConfiguration) -> int:
-    # A service with `min: 0` still starts one replica: autoscaling to zero is not built yet.
+    # A service with `min: 0` still starts one replica: its first deployment shows that it works, and
+    # the autoscaler takes it to zero once it has had no traffic for scale_down_delay.
     return max(configuration.replica_range.min, 1)
 
 
@@ -343,6 +361,13 @@ def configuration_to_yaml_dict(configuration: TaskConfiguration | ServiceConfigu
         data["max_duration"] = format_duration(configuration.max_duration_seconds)
     if isinstance(configuration, ServiceConfiguration):
         data["replicas"] = str(configuration.replicas)
+        for probe, written in zip(configuration.probes, data.get("probes", []), strict=True):
+            written["timeout"], written["interval"] = (format_duration(probe.timeout_seconds),
+                                                       format_duration(probe.interval_seconds))
+        if (scaling := configuration.scaling) is not None:
+            data["scaling"].update(window=format_duration(scaling.window_seconds),
+                                   scale_up_delay=format_duration(scaling.scale_up_delay_seconds),
+                                   scale_down_delay=format_duration(scaling.scale_down_delay_seconds))
     if configuration.retry is not None:
         data["retry"] = {"on_events": list(configuration.retry.on_events),
                          "duration": format_duration(configuration.retry.duration_seconds)}

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from core.configuration import Resources
 from core.gpus import GpuSpec
 from core.run_state import JobSubmission, RunState
+from core.service_configuration import ProbeConfig
 
 
 class JobSpec(BaseModel):
@@ -26,6 +27,7 @@ class JobSpec(BaseModel):
     resources: Resources
     code_hash: str | None = None  # uploaded code to unpack into the job's home before it starts
     gpu_indices: list[int] = []  # the host's GPUs it was given (CUDA_VISIBLE_DEVICES)
+    port: int | None = None  # a service's port: given as PORT when free on the host, else another one
 
 
 class ProvisionRequest(BaseModel):
@@ -60,6 +62,8 @@ class ProvisionResult(BaseModel):
 
 class StartedReplica(BaseModel):
     pid: int
+    port: int | None = None  # the port it was given (PORT), for a service
+    address: str | None = None  # where its host is reached from the API (DURASTACK_HOST_ADDRESS)
 
 
 class ReplicaExit(BaseModel):
@@ -73,6 +77,20 @@ class WatchRequest(BaseModel):
     run_id: str
     replica_num: int
     submission_num: int
+
+
+class ProbeRequest(BaseModel):
+    """Watch a service replica's readiness: its probes (or, without any, its port accepting
+    connections), telling the run's workflow each time the replica becomes ready or stops being."""
+
+    workflow_id: str
+    submission_id: str
+    run_id: str
+    replica_num: int
+    address: str
+    port: int
+    probes: list[ProbeConfig] = []
+    ready: bool = False  # what the workflow believes now: only a change is sent
 
 
 class TerminateRequest(BaseModel):

@@ -50,6 +50,12 @@ class JobSubmission(BaseModel):
     # with what is left of the grace period.
     stop_sent: Literal["graceful", "abort"] | None = None
     stop_sent_at: datetime | None = None
+    # A service replica's address (its host's advertised address, and the port it was given, as
+    # PORT), whether it takes requests now (its probes pass), and the deployment it runs.
+    address: str | None = None
+    port: int | None = None
+    ready: bool = False
+    deployment_num: int = 0
 
     def cost(self, now: datetime) -> float:
         """Price per hour times the time on an instance; stops at the finish time."""
@@ -104,6 +110,8 @@ class RunState(BaseModel):
     # projection's job_submissions), and their cost is kept here.
     compacted_cost: float = 0.0
     executions: int = 1
+    # Bumped by each rolling update of a service; its new replicas carry it.
+    deployment_num: int = 0
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -125,6 +133,15 @@ class RunState(BaseModel):
 
     def running_replicas(self) -> int:
         return sum(1 for s in self.current_submissions() if s.status == JobStatus.RUNNING)
+
+    def serving_submissions(self) -> list[JobSubmission]:
+        """The replicas that take new requests: running, ready, and not being stopped (a replica
+        scaled down or replaced drains: it leaves this list before it is terminated)."""
+        if self.stop is not None or self.status.is_finished:
+            return []
+        return [replica.current for replica in self.replicas
+                if replica.submissions and replica.stop_reason is None and replica.current.ready
+                and replica.current.status == JobStatus.RUNNING and replica.current.port is not None]
 
     def cost_per_hour(self) -> float:
         """What the run costs right now: the prices of the submissions holding an instance."""
@@ -155,7 +172,8 @@ class RunState(BaseModel):
         """What lists show. The projection is rewritten when this changes (and at the end),
         not on every event: between changes, a snapshot's cost can be computed at read time."""
         return (self.status, self.status_message, self.termination_reason, self.desired_replicas,
-                self.running_replicas(), sum(len(r.submissions) for r in self.replicas), self.stop)
+                self.running_replicas(), sum(len(r.submissions) for r in self.replicas), self.stop,
+                tuple(s.id for s in self.serving_submissions()), self.deployment_num)
 
     # -- changing -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ ENVIRONMENT_HELP = {
     "DURASTACK_HOST_CPUS": "CPUs this host advertises (default: all)",
     "DURASTACK_HOST_MEMORY": "memory this host advertises, e.g. 16GB (default: all)",
     "DURASTACK_HOST_PRICE": "price per hour of this host (default 0)",
+    "DURASTACK_HOST_ADDRESS": "where the API's proxy reaches this host's service replicas (default 127.0.0.1)",
     "DURASTACK_ISOLATE_JOBS": "give each job a Unix user of its own (default: on when the worker runs as root; "
                               "off is single-user mode: jobs run as the server's user)",
     "DURASTACK_JOB_UID_BASE": "first uid of the job users dsjob0, dsjob1, ... (default 1900000000)",
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     host_cpus: float | None = None
     host_memory: str | None = None
     host_price: float = 0.0
+    host_address: str = "127.0.0.1"
     isolate_jobs: bool | None = None
     job_uid_base: int | None = None
     workspaces_dir: Path | None = None
@@ -91,7 +93,8 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
 
     def local_backend_config(self) -> dict[str, object]:
-        config: dict[str, object] = {"jobs_dir": self.server_dir / "jobs", "price_per_hour": self.host_price}
+        config: dict[str, object] = {"jobs_dir": self.server_dir / "jobs", "price_per_hour": self.host_price,
+                                     "address": self.host_address}
         if self.host_id:
             config["host_id"] = self.host_id
         if self.host_cpus:

@@ -14,6 +14,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.capacity import CapacityActivities
 from activities.code_archives import CodeArchives
+from activities.probes import ProbeActivities
 from activities.projection import ProjectionActivities
 from activities.remote_worker import RemoteWorkerSettings
 from activities.replicas import ReplicaActivities
@@ -27,7 +28,8 @@ from store.runs import RunStore
 from workflows.fleet_workflow import FleetWorkflow
 from workflows.run_workflow import RunWorkflow
 
-# Watching is one long activity per live replica, so slots must exceed the replicas a host runs.
+# Watching is one long activity per live replica (two for a service: its prober), so slots must
+# exceed the replicas a host runs.
 MAX_HOST_ACTIVITIES = 2000
 MAX_RUN_ACTIVITIES = 500
 # Runs whose workflow state stays in memory between tasks (about 0.2 MB each). An evicted run is
@@ -80,7 +82,7 @@ class HostWorker(Worker):
             client,
             task_queue=host_task_queue(compute.offer().host_id),
             activities=[self.replica_activities.start_replica, self.replica_activities.watch_replica,
-                        self.replica_activities.terminate_replica],
+                        self.replica_activities.terminate_replica, ProbeActivities().probe_replica],
             max_concurrent_activities=MAX_HOST_ACTIVITIES,
             max_concurrent_activity_task_polls=10,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

@@ -13,6 +13,7 @@ SCALE_SIGNAL = "scale"
 SCALE_UPDATE = "scale"
 STATE_QUERY = "state"
 HOST_LOST_SIGNAL = "host_lost"
+READINESS_SIGNAL = "replica_readiness"
 
 
 # Versions of what a RunWorkflow does, for changes that alter the commands it issues. A run keeps
@@ -26,13 +27,16 @@ HOST_LOST_SIGNAL = "host_lost"
 #      were; max_duration counts from the first start; `no-capacity` in retry bounds a wait for
 #      capacity; the status stays put between a replica's end and what follows; a failed run's
 #      workflow fails.
+#   4: a service's replicas are probed (ready ones take requests), drain before a scale-down stops
+#      them, and a re-applied service rolls out a new deployment.
 # A worker refuses a version newer than its own (the workflow task fails, and Temporal retries it,
 # on an upgraded worker once there is one), and a run that continues as new takes the version of
 # the worker that continues it. docs/production.md has the upgrade procedure.
-CURRENT_WORKFLOW_VERSION = 3
+CURRENT_WORKFLOW_VERSION = 4
 RELEASE_WITH_FINAL_PROJECTION = 2
 STOP_WITHOUT_WAITING_FOR_CANCEL = 2
 RESUMABLE = 3
+SERVING = 4
 
 # Continue as new once the history has this many events (or when Temporal suggests it): far below
 # Temporal's limit of 51,200, and small enough that replaying a run's history stays cheap.
@@ -53,6 +57,9 @@ class ScaleCommand(BaseModel):
     replicas: int
     # A re-applied service configuration may change the allowed range too.
     replica_range: ReplicaRange | None = None
+    # Who decided, and why, for the run's events: "autoscaler: 1 → 3 (12.1 rps, target 3)". Empty:
+    # a user's scale ("scaled to 3 replicas").
+    reason: str = ""
 
 
 class HostLost(BaseModel):
@@ -61,6 +68,15 @@ class HostLost(BaseModel):
     host_id: str
     submission_ids: list[str]
     silent_seconds: float
+
+
+class ReplicaReadiness(BaseModel):
+    """Sent by a replica's prober when it becomes ready (its probes passed `ready_after` times in
+    a row) or stops being (a probe failed)."""
+
+    submission_id: str
+    ready: bool
+    message: str = ""
 
 
 class ScaleResult(BaseModel):

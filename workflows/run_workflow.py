@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from core.jobs import (
         Instance,
         JobSpec,
+        ProbeRequest,
         ProjectionUpdate,
         ProvisionRequest,
         ProvisionResult,
@@ -52,15 +53,18 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         CURRENT_WORKFLOW_VERSION,
         HOST_LOST_SIGNAL,
+        READINESS_SIGNAL,
         RELEASE_WITH_FINAL_PROJECTION,
         RESUMABLE,
         RUN_WORKFLOW,
         SCALE_SIGNAL,
         SCALE_UPDATE,
+        SERVING,
         STATE_QUERY,
         STOP_SIGNAL,
         STOP_WITHOUT_WAITING_FOR_CANCEL,
         HostLost,
+        ReplicaReadiness,
         RunWorkflowInput,
         ScaleCommand,
         ScaleResult,
@@ -88,6 +92,10 @@ HOST_PICKUP_TIMEOUT = timedelta(seconds=60)
 # How long continuing as new waits for a moment with no watcher in flight before it leaves the
 # running replicas' watchers behind.
 QUIET_MOMENT = timedelta(milliseconds=500)
+# A service replica being scaled down or replaced leaves the proxy's rotation this long before its
+# termination is sent: the proxies' view of ready replicas is at most a second old (api/proxy).
+DRAIN = timedelta(seconds=3)
+PROBE_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 CONTINUE_AS_NEW_BEAT = timedelta(milliseconds=1)
 
 
@@ -159,6 +167,18 @@ class RunWorkflow:
                 name = f"{submission.host_name} ({lost.host_id})" if submission.host_name else lost.host_id
                 self._lost[submission.id] = f"host {name} stopped answering (silent for {lost.silent_seconds:.0f}s)"
 
+    @workflow.signal(name=READINESS_SIGNAL)
+    def replica_readiness(self, readiness: ReplicaReadiness) -> None:
+        """A service replica's prober: ready ones take the proxy's requests."""
+        for submission in self.state.current_submissions():
+            if submission.id == readiness.submission_id and submission.status == JobStatus.RUNNING \
+                    and submission.ready != readiness.ready and not self._replica_stopping(submission.replica_num):
+                submission.ready = readiness.ready
+                detail = f": {readiness.message}" if readiness.message else ""
+                self.state.record(workflow.now(), f"replica {submission.replica_num} "
+                                  f"{'ready' if readiness.ready else 'not ready'}{detail}", submission)
+                self._refresh_status()
+
     @workflow.signal(name=SCALE_SIGNAL)
     def scale_signal(self, command: ScaleCommand) -> None:
         """Fire-and-forget scale for batches; the API checked the range before sending, so a
@@ -204,7 +224,7 @@ class RunWorkflow:
             self._start_replica(replica_num)
         if command.replicas != self.state.desired_replicas:
             self.state.desired_replicas = command.replicas
-            self.state.record(now, f"scaled to {command.replicas} replicas")
+            self.state.record(now, command.reason or f"scaled to {command.replicas} replicas")
         self._refresh_status()
         return ScaleResult(desired_replicas=command.replicas, added=added, removed=removed)
 
@@ -437,7 +457,7 @@ class RunWorkflow:
                     return
                 finally:
                     self._in_flight -= 1
-                submission.pid = started.pid
+                submission.pid, submission.port, submission.address = started.pid, started.port, started.address
                 self.state.set_job_status(submission, JobStatus.RUNNING, workflow.now())
                 self._refresh_status()
             exited, terminated = await self._watch_until_exit(submission, instance)
@@ -570,6 +590,31 @@ class RunWorkflow:
             summary=self._summary("watch", submission)))
         self._watching += 1
         watch.add_done_callback(self._watch_ended)
+        probe = self._probe(submission, instance)
+        try:
+            return await self._until_exit(submission, instance, watch)
+        finally:
+            if probe is not None:
+                probe.cancel()
+                probe.add_done_callback(_consume_outcome)
+
+    def _probe(self, submission: JobSubmission, instance: Instance) -> asyncio.Task[Any] | None:
+        """A service replica's prober, on its host, for as long as it is watched (version 4)."""
+        if self._workflow_version < SERVING or submission.port is None or submission.address is None \
+                or not isinstance(self.state.configuration, ServiceConfiguration):
+            return None
+        request = ProbeRequest(workflow_id=self.state.workflow_id, submission_id=submission.id,
+                               run_id=self.state.run_id, replica_num=submission.replica_num,
+                               address=submission.address, port=submission.port,
+                               probes=self.state.configuration.probes, ready=submission.ready)
+        return asyncio.create_task(workflow.execute_activity(
+            names.PROBE_REPLICA, request, task_queue=instance.task_queue, start_to_close_timeout=UNBOUNDED,
+            schedule_to_start_timeout=HOST_PICKUP_TIMEOUT, heartbeat_timeout=PROBE_HEARTBEAT_TIMEOUT,
+            retry_policy=QUICK_RETRY, cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+            summary=self._summary("probe", submission)))
+
+    async def _until_exit(self, submission: JobSubmission, instance: Instance,
+                          watch: asyncio.Task[ReplicaExit]) -> tuple[ReplicaExit, bool]:
         sent_abort: bool | None = None  # None: no termination sent yet
         terminations: list[asyncio.Task[None]] = []
         stopping = partial(self._replica_stopping, submission.replica_num)
@@ -585,6 +630,10 @@ class RunWorkflow:
                     activity_task.add_done_callback(_consume_outcome)
                 return ReplicaExit(exit_code=None, message=self._lost[submission.id]), False
             await self._hold_while_draining()
+            if sent_abort is None and submission.ready and not self._stopping() \
+                    and self._workflow_version >= SERVING:
+                await self._leave_rotation(submission, watch)
+                continue  # it may have exited, or its host been lost, meanwhile
             sent_abort = self._abort_requested()
             self.state.set_job_status(submission, JobStatus.TERMINATING, workflow.now())
             self._refresh_status()
@@ -610,6 +659,16 @@ class RunWorkflow:
             with contextlib.suppress(ActivityError, asyncio.CancelledError):
                 await termination
         return exited, sent_abort is not None
+
+    async def _leave_rotation(self, submission: JobSubmission, watch: asyncio.Task[ReplicaExit]) -> None:
+        """A replica scaled down or replaced leaves the rotation (its stop_reason takes it out of
+        the serving replicas) before it is terminated, so that no new request reaches it; the
+        requests it has finish during the drain, and during stop_duration after SIGTERM."""
+        submission.ready = False
+        self.state.record(workflow.now(), f"replica {submission.replica_num} draining", submission)
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: watch.done() or self._stopping(), timeout=DRAIN,
+                                          timeout_summary="drain")
 
     def _landed(self, _: asyncio.Task[Any]) -> None:
         self._in_flight -= 1
@@ -698,7 +757,9 @@ class RunWorkflow:
                        submission_num=submission.submission_num, commands=configuration.commands,
                        env=configuration.env, working_dir=configuration.working_dir,
                        resources=configuration.resources, gpu_indices=submission.gpu_indices,
-                       code_hash=self.state.code_hash)
+                       code_hash=self.state.code_hash,
+                       port=configuration.port if isinstance(configuration, ServiceConfiguration)
+                       and self._workflow_version >= SERVING else None)
 
     async def _database_activity(self, name: str, arg: object, *, summary: str, result_type: type | None = None,
                                  draining: bool = True) -> Any:

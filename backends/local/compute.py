@@ -12,6 +12,7 @@ import pwd
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -36,8 +37,9 @@ from backends.local.config import LocalConfig
 from backends.local.gpus import detect_gpus
 from backends.local.job_code import unpack_code
 from backends.local.job_users import JobUsers
+from backends.local.ports import choose_port
 from core.gpus import Gpu
-from core.jobs import JobSpec, ReplicaExit
+from core.jobs import JobSpec, ReplicaExit, StartedReplica
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,7 @@ _MIN_CPU_AVERAGE_SECONDS = 1.0
 # is noticed this long after at most. Taking its lock on every look cost a watcher more than the rest.
 _LIVENESS_SECONDS = 2.0
 _TMP_DIR = ".tmp"
+_PORT_FILE = "port"
 # Of the server's environment, a job sees only these (and the locale's LC_*).
 _PASSED_VARIABLES = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM"}
 
@@ -80,6 +83,7 @@ class LocalCompute(Compute):
         self._seen_alive_at: dict[str, float] = {}  # submission → when its runner last held its lock
         self._job_pgids: dict[str, int] = {}
         self._starting: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._choosing_port = threading.Lock()  # launches run in threads
 
     def offer(self) -> HostOffer:
         return HostOffer(host_id=self.config.host_id, name=self.config.name,
@@ -107,34 +111,51 @@ class LocalCompute(Compute):
             raise JobStartError(f"working_dir {job.working_dir} leaves the job's directory")
         return path
 
-    async def run_job(self, job: JobSpec, code: Path | None = None) -> int:
+    async def run_job(self, job: JobSpec, code: Path | None = None) -> StartedReplica:
         job_dir = self._job_dir(job.submission_id)
         async with self._starting[job.submission_id]:  # one launch at a time per job in this process
             try:
                 pid = _read_pid(job_dir)
-                if pid is not None:
-                    return pid
-                await asyncio.to_thread(self._launch, job, job_dir, code)
-                deadline = time.monotonic() + _RUNNER_START_TIMEOUT
-                while (pid := _read_pid(job_dir)) is None:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
-                    await asyncio.sleep(0.01)
-                return pid
+                if pid is None:
+                    await asyncio.to_thread(self._launch, job, job_dir, code)
+                    deadline = time.monotonic() + _RUNNER_START_TIMEOUT
+                    while (pid := _read_pid(job_dir)) is None:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(f"runner of {job.submission_id} did not start; see {job_dir}/runner.log")
+                        await asyncio.sleep(0.01)
+                port = _read_int(job_dir / _PORT_FILE)
+                return StartedReplica(pid=pid, port=port, address=self.config.address if port else None)
             finally:
                 self._starting.pop(job.submission_id, None)
+
+    def _give_port(self, job: JobSpec, job_dir: Path) -> int | None:
+        """The service replica's port, recorded in its job directory before it starts (a start
+        repeated by a retry finds it there)."""
+        if job.port is None:
+            return None
+        recorded = _read_int(job_dir / _PORT_FILE)
+        if recorded is not None:
+            return recorded
+        with self._choosing_port:
+            taken = {port for submission_id in self.live_jobs()
+                     if (port := _read_int(self._job_dir(submission_id) / _PORT_FILE)) is not None}
+            port = choose_port(job.port, taken)
+            (job_dir / _PORT_FILE).write_text(str(port))
+        return port
 
     def _launch(self, job: JobSpec, job_dir: Path, code: Path | None) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
         home = self.workspaces_dir / job.submission_id
         working_dir = self._working_dir(job, home)
+        port = self._give_port(job, job_dir)
         user, slot_fd = self._users.claim() if self._users is not None else (None, None)
         try:
             if code is not None:  # the home is the code: a relative working_dir is inside it
                 unpack_code(code, home, (user.uid, user.gid) if user is not None else None)
             spec = {
                 "commands": job.commands,
-                "env": _job_environment(job, home, user.name if user else _user_name(os.geteuid()), bool(self.gpus)),
+                "env": _job_environment(job, home, user.name if user else _user_name(os.geteuid()), bool(self.gpus),
+                                        port),
                 "home": str(home),
                 "working_dir": str(working_dir),
                 "make_dirs": [str(home / _TMP_DIR), *([str(working_dir)] if working_dir.is_relative_to(home) else [])],
@@ -355,7 +376,8 @@ def _spec_user(job_dir: Path) -> dict[str, int] | None:
         return None
 
 
-def _job_environment(job: JobSpec, home: Path, user_name: str, host_has_gpus: bool) -> dict[str, str]:
+def _job_environment(job: JobSpec, home: Path, user_name: str, host_has_gpus: bool,
+                     port: int | None) -> dict[str, str]:
     """Only what the job needs: a few base variables, its configuration's env, and the run's own
     variables. Never the server's environment, which holds its secrets."""
     base = {key: value for key, value in os.environ.items() if key in _PASSED_VARIABLES or key.startswith("LC_")}
@@ -369,6 +391,7 @@ def _job_environment(job: JobSpec, home: Path, user_name: str, host_has_gpus: bo
         "DURASTACK_PROJECT": job.project,
         "DURASTACK_REPLICA_NUM": str(job.replica_num),
         "DURASTACK_SUBMISSION_NUM": str(job.submission_num),
+        **({"PORT": str(port)} if port is not None else {}),
         **_visible_gpus(job, host_has_gpus),
     }
 

@@ -26,6 +26,8 @@ class LocalConfig(BackendConfig):
     memory_mb: int = Field(default_factory=lambda: psutil.virtual_memory().total // (1024 * 1024), gt=0,
                            alias="memory")
     price_per_hour: float = Field(default=0.0, ge=0)
+    address: str = Field(default="127.0.0.1", min_length=1, max_length=253,
+                         description="where the API's proxy reaches this host's service replicas")
     jobs_dir: Path  # the runners' files: private to the server
     # Each job a Unix user of its own (root only); off: single-user mode, jobs run as the server's user.
     isolate_jobs: bool = Field(default_factory=can_separate_users)

@@ -139,7 +139,7 @@ async def test_an_isolated_job_loses_even_the_processes_that_left_its_group(tmp_
 @pytest.mark.parametrize("isolate", MODES)
 async def test_a_killed_runner_takes_its_job_along(tmp_path: Path, workspaces: Path, isolate: bool) -> None:
     backend = compute(tmp_path, workspaces, isolate)
-    runner = await backend.run_job(job("orphan", "sleep 300 &", "echo child=$!", "wait"))
+    runner = (await backend.run_job(job("orphan", "sleep 300 &", "echo child=$!", "wait"))).pid
     child = await pid_printed(backend, "orphan", "child=")
     shell = int((tmp_path / "jobs" / "orphan" / "job_pgid").read_text())
     os.kill(runner, signal.SIGKILL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from backends.registry import backend_types, create_compute
 from core.configuration import Resources
 from core.jobs import JobSpec, ReplicaExit
 from tests.support.cleanup import kill_jobs
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -66,11 +68,12 @@ def test_registry_and_config(tmp_path: Path) -> None:
 async def test_a_job_runs_once_and_its_output_is_read_in_order(tmp_path: Path) -> None:
     backend = compute(tmp_path)
     spec = job("s1", "echo $GREETING", "echo to-stderr >&2", "printf 'no newline'", "exit 3")
-    pid = await backend.run_job(spec)
-    assert await backend.run_job(spec) == pid  # starting twice starts once
+    started = await backend.run_job(spec)
+    assert started.port is None  # not a service
+    assert await backend.run_job(spec) == started  # starting twice starts once
     exited = await wait_exit(backend, "s1")
     assert exited.exit_code == 3
-    assert await backend.run_job(spec) == pid  # and never again after it ended
+    assert await backend.run_job(spec) == started  # and never again after it ended
     lines, offset = backend.read_output("s1", 0, 1 << 20)
     assert [(line.stream, line.message) for line in lines if line.stream == "stdout"] == [
         ("stdout", "hello"), ("stdout", "no newline")]
@@ -159,3 +162,34 @@ async def test_metrics_are_sampled_from_the_job_processes(tmp_path: Path) -> Non
     await wait_exit(backend, "busy")
     assert backend.sample_metrics("busy") is None
     assert "busy" not in backend._sampled  # forgotten once the job is gone
+
+
+async def test_service_replicas_on_one_host_each_get_a_port_of_their_own(tmp_path: Path) -> None:
+    """The configuration's port when free, else another free one; given as PORT, kept by a repeated start."""
+    backend = compute(tmp_path, address="10.0.0.7")
+    wanted = free_port()
+    first, second = (job(name, "echo port=$PORT", "sleep 30").model_copy(update={"port": wanted})
+                     for name in ("web-0", "web-1"))
+    started = [await backend.run_job(spec) for spec in (first, second)]
+    assert started[0].port == wanted and started[1].port not in (None, wanted)
+    assert {s.address for s in started} == {"10.0.0.7"}
+    assert await backend.run_job(second) == started[1]
+    for spec, replica in zip((first, second), started, strict=True):
+        lines = await output_lines(backend, spec.submission_id, 1)
+        assert lines == [f"port={replica.port}"]
+        await backend.terminate_job(spec.submission_id, abort=True, grace_seconds=0,
+                                    heartbeat=lambda: None, signalled=lambda: None)
+    # Something else listens on it: the replica gets another port.
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", wanted))
+        listener.listen()
+        taken = await backend.run_job(job("web-2", "true").model_copy(update={"port": wanted}))
+    assert taken.port not in (None, wanted)
+
+
+async def output_lines(backend: LocalCompute, submission_id: str, count: int, timeout: float = 10) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while len(lines := backend.read_output(submission_id, 0, 1 << 20)[0]) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} lines: {lines}"
+        await asyncio.sleep(0.02)
+    return [line.message for line in lines]

@@ -16,6 +16,7 @@ from activities import names
 from core.jobs import (
     Instance,
     JobSpec,
+    ProbeRequest,
     ProjectionUpdate,
     ProvisionRequest,
     ProvisionResult,
@@ -27,6 +28,7 @@ from core.jobs import (
 )
 from core.run_state import JobSubmission, RunState
 from core.units import format_memory
+from workflows.messages import READINESS_SIGNAL, ReplicaReadiness
 
 HOST_QUEUE = "stub-host"
 
@@ -39,6 +41,7 @@ class StubHost:
     cpu_milli: int = 4000
     task_queue: str = HOST_QUEUE  # where the workflow sends its host activities
     exit_code_of: Callable[[WatchRequest], int | None] = lambda _: None
+    ready_of: Callable[[ProbeRequest], bool] = lambda _: True  # what a service replica's prober finds
     allocations: dict[str, int] = field(default_factory=dict)  # submission → cpu_milli
     released: set[str] = field(default_factory=set)
     starts: list[str] = field(default_factory=list)
@@ -51,7 +54,7 @@ class StubHost:
 
     def activities(self) -> list[Callable[..., object]]:
         return [self.provision_instance, self.wait_for_instance, self.release_instance, self.write_projection,
-                self.start_replica, self.watch_replica, self.terminate_replica]
+                self.start_replica, self.watch_replica, self.terminate_replica, self.probe_replica]
 
     @property
     def latest(self) -> RunState:
@@ -115,7 +118,19 @@ class StubHost:
     @activity.defn(name=names.START_REPLICA)
     async def start_replica(self, job: JobSpec) -> StartedReplica:
         self.starts.append(job.submission_id)
-        return StartedReplica(pid=1000 + len(self.starts))
+        port = None if job.port is None else job.port + job.replica_num  # each a port of its own
+        return StartedReplica(pid=1000 + len(self.starts), port=port, address="127.0.0.1" if port else None)
+
+    @activity.defn(name=names.PROBE_REPLICA)
+    async def probe_replica(self, request: ProbeRequest) -> None:
+        """Tells the run its replica's readiness once (when it differs), then waits to be cancelled."""
+        ready = self.ready_of(request)
+        if ready != request.ready:
+            await activity.client().get_workflow_handle(request.workflow_id).signal(
+                READINESS_SIGNAL, ReplicaReadiness(submission_id=request.submission_id, ready=ready))
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(1)
 
     @activity.defn(name=names.WATCH_REPLICA)
     async def watch_replica(self, request: WatchRequest) -> ReplicaExit:

@@ -277,6 +277,53 @@ async def test_a_scale_in_a_continued_executions_first_activation_never_duplicat
     assert all(s.status.is_finished for s in stub.host.every_submission().values())
 
 
+# -- serving -------------------------------------------------------------------------------------
+
+
+async def test_service_replicas_serve_once_ready_and_leave_the_rotation_before_they_stop(
+        runs: RunsFactory) -> None:
+    stub = await runs(StubHost(ready_of=lambda request: request.replica_num == 0))
+    handle = await stub.start({"type": "service", "port": 8000, "commands": ["serve"], "replicas": "1..2"})
+    state = await wait_until(handle, lambda s: [x.replica_num for x in s.serving_submissions()] == [0],
+                             "replica 0 serving")
+    (replica_0,) = state.serving_submissions()
+    assert (replica_0.address, replica_0.port) == ("127.0.0.1", 8000)
+    await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=2), result_type=ScaleResult)
+    state = await wait_until(handle, running(2), "2 running")
+    # Replica 1 runs on a port of its own, but its probes fail: it takes no requests.
+    assert state.replicas[1].current.port == 8001
+    assert [s.replica_num for s in state.serving_submissions()] == [0]
+
+    await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=1), result_type=ScaleResult)
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    messages = [event.message for event in final.events]
+    assert "replica 0 ready" in messages and "replica 1 ready" not in messages
+    # A ready replica scaled down drains (out of the rotation) before its termination is sent; one
+    # that never was ready is terminated at once.
+    assert "replica 1 draining" not in messages
+    assert messages.index("replica 1 terminating") > messages.index("replica 1 scaling down")
+    assert messages.index("replica 0 terminating") > messages.index("stop requested")
+    assert "replica 0 draining" not in messages  # the whole run stopping doesn't wait
+
+
+async def test_a_ready_replica_scaled_down_drains_first(runs: RunsFactory) -> None:
+    stub = await runs()
+    handle = await stub.start({"type": "service", "port": 8000, "commands": ["serve"], "replicas": "1..2"})
+    await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=2), result_type=ScaleResult)
+    await wait_until(handle, lambda s: len(s.serving_submissions()) == 2, "2 serving")
+    await handle.execute_update(SCALE_UPDATE, ScaleCommand(replicas=1), result_type=ScaleResult)
+    state = await wait_until(handle, lambda s: [x.replica_num for x in s.serving_submissions()] == [0],
+                             "replica 1 out of the rotation")
+    assert state.replicas[1].current.status.value == "running"  # not stopped yet: draining
+    await wait_until(handle, running(1), "replica 1 stopped")
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    events = {event.message: event.timestamp for event in final.events}
+    drained = (events["replica 1 terminating"] - events["replica 1 draining"]).total_seconds()
+    assert drained >= 2.9
+
+
 # -- time ------------------------------------------------------------------------------------------
 
 
