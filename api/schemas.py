@@ -117,6 +117,11 @@ class JobSubmissionInfo(BaseModel):
     host: str | None = Field(description="the host's display name")
     host_id: str | None = Field(default=None, description="the host's id, unique among hosts")
     gpus: list[int] = Field(default_factory=list, description="indices of the host's GPUs it holds")
+    address: str | None = Field(default=None, description="a service replica's host address, as its proxy "
+                                                          "reaches it")
+    port: int | None = Field(default=None, description="a service replica's port (its PORT)")
+    ready: bool = Field(default=False, description="a service replica takes requests (its probes pass)")
+    deployment_num: int = Field(default=0, description="the deployment of the service it runs")
     submitted_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -315,8 +315,8 @@ def _submission_info(s: JobSubmission, now: datetime) -> JobSubmissionInfo:
     return JobSubmissionInfo(
         id=s.id, submission_num=s.submission_num, status=s.status, status_message=s.status_message,
         termination_reason=s.termination_reason, exit_code=s.exit_code, host=s.host_name,
-        host_id=s.host_id, gpus=s.gpu_indices,
-        submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
+        host_id=s.host_id, gpus=s.gpu_indices, address=s.address, port=s.port, ready=s.ready,
+        deployment_num=s.deployment_num, submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
         price_per_hour=s.price_per_hour, cost=s.cost(now))
 
 

@@ -835,6 +835,20 @@ export interface components {
             host_id?: string | null;
             /** @description indices of the host's GPUs it holds */
             gpus?: number[];
+            /** @description a service replica's host address, as its proxy reaches it */
+            address?: string | null;
+            /** @description a service replica's port (its PORT) */
+            port?: number | null;
+            /**
+             * @description a service replica takes requests (its probes pass)
+             * @default false
+             */
+            ready?: boolean;
+            /**
+             * @description the deployment of the service it runs
+             * @default 0
+             */
+            deployment_num?: number;
             /** Format: date-time */
             submitted_at: string;
             started_at: string | null;
