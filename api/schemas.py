@@ -172,14 +172,19 @@ class FieldChange(BaseModel):
     new: Any
 
 
+RunPlanAction = Literal["create", "update", "rolling_update", "no_change", "replace"]
+
+
 class RunPlan(BaseModel):
     """What `apply` would do with this configuration, for the CLI and UI to ask the right question."""
 
     run_name: str | None = Field(description="null: a name will be generated")
-    action: Literal["create", "update", "no_change", "replace"] = Field(description=(
-        "create: a new run (the name is free, or only finished runs used it); update: the active run "
-        "of that name is changed in place (only replicas changed); no_change: the active run already "
-        "has this configuration; replace: the active run must be stopped first, then a new run submitted"))
+    action: RunPlanAction = Field(description=(
+        "create: a new run (the name is free, or only finished runs used it); update: the active service "
+        "of that name is changed in place (only replicas, scaling, auth or strip_prefix changed); "
+        "rolling_update: the active service rolls out a new deployment (new replicas become ready, then old "
+        "ones drain and stop, one at a time); no_change: the active run already has this configuration; "
+        "replace: the active run must be stopped first, then a new run submitted"))
     current_run: Run | None = Field(description="the active run of that name, if any")
     finished_runs: int = Field(description="finished runs that used the name; they stay in history")
     changes: list[FieldChange] = Field(description="what differs from the active run's configuration")

@@ -80,6 +80,14 @@ class Replica(BaseModel):
         return self.submissions[-1]
 
 
+class PreviousDeployment(BaseModel):
+    """What a rolling update replaces, kept until it is done: a failed one goes back to it."""
+
+    configuration: RunConfiguration
+    code_hash: str | None = None
+    deployment_num: int
+
+
 class StopRequest(BaseModel):
     abort: bool = False
     reason: RunTerminationReason = RunTerminationReason.STOPPED_BY_USER
@@ -110,8 +118,11 @@ class RunState(BaseModel):
     # projection's job_submissions), and their cost is kept here.
     compacted_cost: float = 0.0
     executions: int = 1
-    # Bumped by each rolling update of a service; its new replicas carry it.
+    # The deployment new replicas run (each rolling update of a service makes one, numbered from
+    # `deployments`; a failed one gives way to the one before), and the one it replaces meanwhile.
     deployment_num: int = 0
+    deployments: int = 0
+    previous_deployment: PreviousDeployment | None = None
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -195,7 +206,7 @@ class RunState(BaseModel):
             self.replicas.sort(key=lambda r: r.replica_num)
         number = replica.submissions[-1].submission_num + 1 if replica.submissions else 0
         submission = JobSubmission(id=submission_id, replica_num=replica_num, submission_num=number,
-                                   submitted_at=now)
+                                   submitted_at=now, deployment_num=self.deployment_num)
         replica.submissions.append(submission)
         self.record(now, f"replica {replica_num} submission {submission.submission_num} submitted", submission)
         return submission

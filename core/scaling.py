@@ -10,11 +10,11 @@ from core.statuses import JobStatus
 
 
 def replicas_to_remove(state: RunState, live: Collection[int], count: int) -> list[int]:
-    """The least useful first: replicas not yet running before running ones, and among
-    equals the newest (latest submitted, then highest number)."""
+    """The least useful first: replicas not yet running before running ones, an older deployment
+    before the current one, and among equals the newest (latest submitted, then highest number)."""
     candidates = [state.replica(num) for num in live]
     newest_first = sorted(candidates, key=lambda r: (r.current.submitted_at, r.replica_num), reverse=True)
-    ordered = sorted(newest_first, key=lambda r: r.current.status == JobStatus.RUNNING)
+    ordered = sorted(newest_first, key=lambda r: (r.current.status == JobStatus.RUNNING, r.current.deployment_num))
     return [replica.replica_num for replica in ordered[:max(count, 0)]]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from core.configuration import ReplicaRange
+from core.configuration import ReplicaRange, ServiceConfiguration
 from core.run_state import RunState
 
 RUN_WORKFLOW = "RunWorkflow"
@@ -12,6 +12,7 @@ STOP_SIGNAL = "stop"
 SCALE_SIGNAL = "scale"
 SCALE_UPDATE = "scale"
 STATE_QUERY = "state"
+DEPLOY_UPDATE = "deploy"
 HOST_LOST_SIGNAL = "host_lost"
 READINESS_SIGNAL = "replica_readiness"
 
@@ -43,10 +44,31 @@ SERVING = 4
 CONTINUE_AS_NEW_AFTER_EVENTS = 700
 
 
+# How long a rolling update waits for a new replica to become ready before it rolls back.
+ROLLOUT_READY_TIMEOUT_SECONDS = 600.0
+
+
 class RunWorkflowInput(BaseModel):
     state: RunState
     workflow_version: int = 1
     continue_as_new_after_events: int = CONTINUE_AS_NEW_AFTER_EVENTS
+    rollout_ready_timeout_seconds: float = ROLLOUT_READY_TIMEOUT_SECONDS
+
+
+class DeployCommand(BaseModel):
+    """A service re-applied while it runs (version 4). `roll`: its replicas change (commands, env,
+    resources, probes, port, code, ...), so a new deployment rolls out, one surge replica at a
+    time; else only what the workflow and the proxy read changed (replicas, scaling, auth, ...)."""
+
+    configuration: ServiceConfiguration
+    code_hash: str | None = None
+    roll: bool
+    changed: list[str] = []  # the fields, for the run's event
+
+
+class DeployResult(BaseModel):
+    deployment_num: int
+    desired_replicas: int
 
 
 class StopCommand(BaseModel):

@@ -46,12 +46,13 @@ with workflow.unsafe.imports_passed_through():
         TerminateRequest,
         WatchRequest,
     )
-    from core.run_state import JobSubmission, RunState, StopRequest, derive_run_status
+    from core.run_state import JobSubmission, PreviousDeployment, RunState, StopRequest, derive_run_status
     from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
     from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
     from core.units import format_duration
     from workflows.messages import (
         CURRENT_WORKFLOW_VERSION,
+        DEPLOY_UPDATE,
         HOST_LOST_SIGNAL,
         READINESS_SIGNAL,
         RELEASE_WITH_FINAL_PROJECTION,
@@ -63,6 +64,8 @@ with workflow.unsafe.imports_passed_through():
         STATE_QUERY,
         STOP_SIGNAL,
         STOP_WITHOUT_WAITING_FOR_CANCEL,
+        DeployCommand,
+        DeployResult,
         HostLost,
         ReplicaReadiness,
         RunWorkflowInput,
@@ -114,6 +117,8 @@ class RunWorkflow:
         self.state = input.state
         self._workflow_version = input.workflow_version
         self._continue_after_events = input.continue_as_new_after_events
+        self._rollout_ready_timeout = timedelta(seconds=input.rollout_ready_timeout_seconds)
+        self._rollout: asyncio.Task[None] | None = None
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
         # A continued run's live submissions, which run() resumes. Signals in the first activation
         # are handled before run() starts, so a scale then must count these replicas as live.
@@ -206,6 +211,9 @@ class RunWorkflow:
             return f"run {self.state.run_name} is stopping"
         if not isinstance(self.state.configuration, ServiceConfiguration):
             return f"run {self.state.run_name} is a task; only services scale"
+        if self.state.previous_deployment is not None:
+            return (f"run {self.state.run_name} is rolling out deployment {self.state.deployment_num}; "
+                    "scale it once that is done")
         return check_replica_count(command.replicas, command.replica_range or self.state.configuration.replicas)
 
     def _scale(self, command: ScaleCommand) -> ScaleResult:
@@ -228,6 +236,46 @@ class RunWorkflow:
         self._refresh_status()
         return ScaleResult(desired_replicas=command.replicas, added=added, removed=removed)
 
+    @workflow.update(name=DEPLOY_UPDATE)
+    def deploy(self, command: DeployCommand) -> DeployResult:
+        state, now = self.state, workflow.now()
+        configuration = command.configuration
+        replicas = min(max(state.desired_replicas, configuration.replicas.min), configuration.replicas.max)
+        changed = ", ".join(command.changed) or "nothing"
+        if command.roll:
+            state.previous_deployment = PreviousDeployment(configuration=state.configuration,
+                                                           code_hash=state.code_hash,
+                                                           deployment_num=state.deployment_num)
+            state.deployments = max(state.deployments, state.deployment_num) + 1
+            state.deployment_num = state.deployments
+            state.record(now, f"rolling update to deployment {state.deployment_num} ({changed})")
+        else:
+            state.record(now, f"configuration updated in place ({changed})")
+        state.configuration, state.code_hash = configuration, command.code_hash
+        # Replicas added now run the new deployment; those removed are old ones first.
+        self._scale(ScaleCommand(replicas=replicas, replica_range=configuration.replicas))
+        if command.roll:
+            self._rollout = asyncio.create_task(self._roll_out())
+        return DeployResult(deployment_num=state.deployment_num, desired_replicas=state.desired_replicas)
+
+    @deploy.validator
+    def _validate_deploy(self, command: DeployCommand) -> None:
+        refusal = None
+        if self._finishing or self.state.status.is_finished:
+            refusal = f"run {self.state.run_name} has finished"
+        elif self._stopping():
+            refusal = f"run {self.state.run_name} is stopping"
+        elif not isinstance(self.state.configuration, ServiceConfiguration):
+            refusal = f"run {self.state.run_name} is a task; only services update in place"
+        elif self.state.previous_deployment is not None:
+            refusal = (f"run {self.state.run_name} is still rolling out deployment {self.state.deployment_num}; "
+                       "apply again once it is done")
+        elif command.roll and self._workflow_version < SERVING:
+            refusal = (f"run {self.state.run_name} started before rolling updates existed (workflow version "
+                       f"{self._workflow_version}); stop it and apply again")
+        if refusal is not None:
+            raise ApplicationError(refusal, type="DeployRefused", non_retryable=True)
+
     def _busy_replicas(self) -> list[int]:
         """Replicas with a coroutine driving them, or about to (resumed by run())."""
         busy = [num for num, task in self._replica_tasks.items() if not task.done()]
@@ -248,6 +296,8 @@ class RunWorkflow:
                 self._start_replica(replica_num)
         self._refresh_status()
 
+        if self.state.previous_deployment is not None:  # continued as new in the middle of a rolling update
+            self._rollout = asyncio.create_task(self._roll_out())
         if self._workflow_version >= RESUMABLE:
             timer = asyncio.create_task(self._enforce_max_duration())
             while not self._replicas_finished():
@@ -260,6 +310,8 @@ class RunWorkflow:
         self._finishing = True
         for task in self._replica_tasks.values():
             await task  # surfaces unexpected errors instead of dropping them
+        if self._rollout is not None:
+            await self._rollout  # it ends once the run stops
 
         if self.state.stop is not None:
             reason = self.state.stop.reason
@@ -378,6 +430,82 @@ class RunWorkflow:
             if (self.state.version, self._local_in_flight, self._in_flight, self._watching) == before:
                 return
 
+    # -- rolling updates --------------------------------------------------------------------------
+
+    def _rolling_out(self, submission: JobSubmission) -> bool:
+        return self.state.previous_deployment is not None and submission.deployment_num == self.state.deployment_num
+
+    def _live_replicas(self) -> list[int]:
+        return [num for num in self._busy_replicas() if self.state.replica(num).stop_reason is None]
+
+    async def _roll_out(self) -> None:
+        """Replaces the old deployment's replicas one at a time: a surge replica of the new one starts
+        and becomes ready, then an old one drains and stops. A new replica that fails, or isn't ready
+        within the bound, rolls the update back: the new replicas stop, the old ones never stopped
+        serving. Resumed from the state alone after continuing as new."""
+        state = self.state
+        while not self._stopping():
+            await self._hold_while_draining()
+            live = self._live_replicas()
+            old = [num for num in live if state.replica(num).current.deployment_num != state.deployment_num]
+            new = [num for num in live if num not in old]
+            if not old:
+                state.previous_deployment = None
+                state.record(workflow.now(), f"rolling update to deployment {state.deployment_num} done")
+                self._refresh_status()
+                return
+            waiting = [num for num in new if not state.replica(num).current.ready]
+            if not waiting and len(live) <= state.desired_replicas:
+                (surge,) = replicas_to_add(state, self._busy_replicas(), 1)
+                self._start_replica(surge)
+                waiting = [surge]
+            failure = await self._until_ready(waiting)
+            if failure is not None:
+                self._roll_back(failure)
+                return
+            if self._stopping():
+                return
+            (replaced,) = replicas_to_remove(state, old, 1)
+            state.replica(replaced).stop_reason = JobTerminationReason.SCALED_DOWN
+            state.record(workflow.now(), f"replica {replaced} replaced (deployment {state.deployment_num})")
+            self._refresh_status()
+            stopped = self._replica_tasks[replaced]
+            await workflow.wait_condition(lambda task=stopped: task.done() or self._stopping())  # type: ignore[misc]
+
+    async def _until_ready(self, replicas: list[int]) -> str | None:
+        """Waits until the new replicas are ready; why not, when one ends or time runs out."""
+        def ended() -> list[int]:
+            return [num for num in replicas if self._replica_tasks[num].done()]
+
+        try:
+            await workflow.wait_condition(
+                lambda: self._stopping() or bool(ended())
+                or all(self.state.replica(num).current.ready for num in replicas),
+                timeout=self._rollout_ready_timeout, timeout_summary="new replicas ready")
+        except TimeoutError:
+            return (f"replica {replicas[0]} was not ready within "
+                    f"{format_duration(self._rollout_ready_timeout.total_seconds())}")
+        if failed := ended():
+            submission = self.state.replica(failed[0]).current
+            how = f"exit code {submission.exit_code}" if submission.exit_code is not None else (
+                submission.termination_reason.value if submission.termination_reason else "ended")
+            return f"replica {failed[0]} ended ({how}) before it was ready"
+        return None
+
+    def _roll_back(self, why: str) -> None:
+        state = self.state
+        previous = state.previous_deployment
+        assert previous is not None
+        failed = state.deployment_num
+        for num in self._live_replicas():
+            if state.replica(num).current.deployment_num == failed:
+                state.replica(num).stop_reason = JobTerminationReason.SCALED_DOWN
+        state.configuration, state.code_hash = previous.configuration, previous.code_hash
+        state.deployment_num, state.previous_deployment = previous.deployment_num, None
+        state.record(workflow.now(), f"rolling update to deployment {failed} failed: {why}; "
+                                     f"deployment {previous.deployment_num} goes on serving")
+        self._refresh_status()
+
     # -- one replica ----------------------------------------------------------------------------
 
     def _start_replica(self, replica_num: int) -> None:
@@ -395,6 +523,8 @@ class RunWorkflow:
             reason = submission.termination_reason
             if submission.status != JobStatus.FAILED or self._replica_stopping(replica.replica_num):
                 return
+            if self._rolling_out(submission):
+                return  # a new deployment's replica failed: the rolling update rolls back, the run goes on
             event = self._retry_event(submission)
             retry = self.state.configuration.retry
             elapsed = (workflow.now() - replica.attempts_since).total_seconds()

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import RunOutcome
 from store.models import RunModel
-from workflows.messages import SCALE_UPDATE, ScaleCommand, ScaleResult
+from workflows.messages import DEPLOY_UPDATE, SCALE_UPDATE, DeployCommand, DeployResult, ScaleCommand, ScaleResult
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +81,20 @@ async def scale_run(client: Client, workflow_id: str, command: ScaleCommand) -> 
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         raise ScaleRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+
+
+class DeployRefused(Exception):
+    """The workflow refused a re-applied configuration (it is stopping, or rolling out another)."""
+
+
+async def deploy_run(client: Client, workflow_id: str, command: DeployCommand) -> DeployResult:
+    """The workflow's own answer; raises DeployRefused with its reason."""
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            DEPLOY_UPDATE, command, result_type=DeployResult, rpc_timeout=MESSAGE_TIMEOUT)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        raise DeployRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
 
 
 async def _has_closed(client: Client, workflow_id: str) -> bool:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from pydantic import TypeAdapter
@@ -28,11 +28,12 @@ from api.schemas import (
     Run,
     RunEventInfo,
     RunPlan,
+    RunPlanAction,
     RunSpec,
 )
 from api.services.lookup import find_run
 from api.services.orphans import OrphanedRuns
-from api.services.run_messages import ScaleRefused, scale_run
+from api.services.run_messages import DeployRefused, deploy_run
 from core import search_attributes
 from core.configuration import (
     RUN_NAME_PATTERN,
@@ -50,7 +51,7 @@ from store.accounts import Accounts, User
 from store.code import CodeStore
 from store.models import RunModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
-from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUERY, RunWorkflowInput, ScaleCommand
+from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUERY, DeployCommand, RunWorkflowInput
 
 log = structlog.get_logger(__name__)
 
@@ -133,28 +134,29 @@ class RunService:
 
     async def _apply_in_place(self, access: ProjectAccess, row: RunModel | None, name: str,
                               configuration: RunConfiguration, code_hash: str | None) -> Run:
-        """A service re-applied with only its replicas changed is scaled, not restarted. `row` is
-        the name's latest run, read after the name was found taken."""
+        """A service re-applied while it runs is updated, not restarted: in place when only what
+        the workflow and proxy read changed (replicas, scaling, auth, strip_prefix), else by a
+        rolling update. `row` is the name's latest run, read after the name was found taken."""
         if row is None or not row.active:  # it finished in the meantime: the caller may retry
             raise Conflict(f"run {name} was active a moment ago; apply again")
         changes = _changes(parse_configuration(row.configuration), configuration,
                            await self._code_hash_of(row), code_hash)
-        if _action(changes, configuration) != "update":
+        action = _action(changes, configuration)
+        if action not in ("update", "rolling_update"):
             raise Conflict(f"{_active_run_text(name, access.project.name, changes)}; stop it first (the CLI's "
                            "`apply -y` stops it, waits and submits) or choose another name")
         if not access.may_manage_run(row.user_id):
             raise Forbidden(f"run {name} is active and belongs to another user; only its owner or a project "
                             "admin/manager may update it")
         assert isinstance(configuration, ServiceConfiguration)
-        state = await self.query_state(row.workflow_id)
-        current_replicas = state.desired_replicas if state else row.desired_replicas
-        allowed = configuration.replicas
-        replicas = min(max(current_replicas, allowed.min), allowed.max)
+        command = DeployCommand(configuration=configuration, code_hash=code_hash, roll=action == "rolling_update",
+                                changed=[_change_name(change) for change in changes])
         try:
-            await scale_run(self._client, row.workflow_id, ScaleCommand(replicas=replicas, replica_range=allowed))
-        except ScaleRefused as refusal:
+            result = await deploy_run(self._client, row.workflow_id, command)
+        except DeployRefused as refusal:
             raise Conflict(f"run {name} can't be updated in place: {refusal}") from None
-        log.info("run updated in place", run_id=row.id, run_name=name, replicas=replicas)
+        log.info("run updated in place", run_id=row.id, run_name=name, rolling=command.roll,
+                 deployment_num=result.deployment_num, replicas=result.desired_replicas)
         return await self.view(row, access.project.name)
 
     async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
@@ -316,8 +318,8 @@ def _submission_info(s: JobSubmission, now: datetime) -> JobSubmissionInfo:
         id=s.id, submission_num=s.submission_num, status=s.status, status_message=s.status_message,
         termination_reason=s.termination_reason, exit_code=s.exit_code, host=s.host_name,
         host_id=s.host_id, gpus=s.gpu_indices, address=s.address, port=s.port, ready=s.ready,
-        deployment_num=s.deployment_num, submitted_at=s.submitted_at, started_at=s.started_at, finished_at=s.finished_at,
-        price_per_hour=s.price_per_hour, cost=s.cost(now))
+        deployment_num=s.deployment_num, submitted_at=s.submitted_at, started_at=s.started_at,
+        finished_at=s.finished_at, price_per_hour=s.price_per_hour, cost=s.cost(now))
 
 
 def _changes(current: RunConfiguration, new: RunConfiguration, current_code: str | None,
@@ -331,25 +333,41 @@ def _changes(current: RunConfiguration, new: RunConfiguration, current_code: str
     return changes
 
 
-def _action(changes: list[FieldChange], configuration: RunConfiguration) -> Literal["update", "no_change", "replace"]:
+# What a running service takes without new replicas, and what a rolling update changes; any other
+# change (its type, max_duration) means a new run.
+IN_PLACE_FIELDS = {"replicas", "scaling", "auth", "strip_prefix"}
+ROLLING_FIELDS = IN_PLACE_FIELDS | {"commands", "env", "resources", "probes", "port", "working_dir", "stop_duration",
+                                    "retry", "fleets", CODE_FIELD}
+
+
+def _action(changes: list[FieldChange], configuration: RunConfiguration) -> RunPlanAction:
     if not changes:
         return "no_change"
-    if [change.field for change in changes] == ["replicas"] and isinstance(configuration, ServiceConfiguration):
-        return "update"
+    fields = {change.field for change in changes}
+    if isinstance(configuration, ServiceConfiguration):
+        if fields <= IN_PLACE_FIELDS:
+            return "update"
+        if fields <= ROLLING_FIELDS:
+            return "rolling_update"
     return "replace"
+
+
+def _change_name(change: FieldChange) -> str:
+    return "code" if change.field == CODE_FIELD else change.field
 
 
 def _active_run_text(name: str, project: str, changes: list[FieldChange]) -> str:
     if not changes:
         return f"run {name} is already active in project {project} with this configuration"
     what = ", ".join(f"{change.field} ({change.old} → {change.new})" if change.field == "replicas"
-                     else "code" if change.field == CODE_FIELD else change.field
-                     for change in changes)
+                     else _change_name(change) for change in changes)
     return f"run {name} is already active in project {project} and its configuration changed in: {what}"
 
 
 _QUESTIONS = {
     "update": "Update it in place (its replicas keep running)?",
+    "rolling_update": "Roll out the new configuration (new replicas start and become ready, then the old ones "
+                      "drain and stop, one at a time)?",
     "replace": "Stop it gracefully, wait for it to finish, and submit the new configuration?",
 }
 

@@ -151,10 +151,10 @@ def test_code_belongs_to_its_project(deployment: DurastackProcesses) -> None:
     assert upload(deployment, b"anonymous", token="not-a-token").status_code == 401
 
 
-def test_other_code_replaces_an_active_run(deployment: DurastackProcesses, tmp_path: Path) -> None:
+def test_other_code_rolls_out_to_an_active_service(deployment: DurastackProcesses, tmp_path: Path) -> None:
     api = deployment.client()
-    configuration = {"type": "service", "name": "code-svc", "port": 8000, "commands": ["sleep 300"],
-                     "resources": SMALL, "stop_duration": "1s"}
+    configuration = {"type": "service", "name": "code-svc", "port": 8000, "commands": ["cat app.py; sleep 300"],
+                     "resources": SMALL, "stop_duration": "1s", "probes": [{"url": "/", "interval": "0.5s"}]}
     hashes = []
     for version in ("1", "2"):
         (tmp_path / version).mkdir()
@@ -168,15 +168,18 @@ def test_other_code_replaces_an_active_run(deployment: DurastackProcesses, tmp_p
 
     assert plan(hashes[0])["action"] == "no_change"
     changed = plan(hashes[1])
-    assert (changed["action"], changed["changes"]) == ("replace", [
+    assert (changed["action"], changed["changes"]) == ("rolling_update", [
         {"field": "repo_code_hash", "old": hashes[0], "new": hashes[1]}])
     assert "its configuration changed in: code" in changed["message"]
-    assert plan(None)["action"] == "replace"
-    # Even a change of replicas alone is no update in place once the code differs.
-    conflict = api.post("runs/apply", {"run_spec": {"configuration": {**configuration, "replicas": 2},
-                                                    "repo_code_hash": hashes[1]}})
-    assert conflict.status_code == 409
-    assert "changed in: replicas (1 → 2), code" in conflict.json()["detail"]
+    assert plan(None)["action"] == "rolling_update"
+    # While the rollout waits for its replica to become ready (nothing listens on its port), another
+    # apply is refused; a stop ends both deployments' replicas, the first one never replaced.
+    first = api.get("code-svc")["jobs"][0]["job_submissions"][-1]
+    rolling = api.post("runs/apply", {"run_spec": {"configuration": configuration, "repo_code_hash": hashes[1]}})
+    assert rolling.status_code == 200, rolling.text
+    again = api.post("runs/apply", {"run_spec": {"configuration": configuration, "repo_code_hash": hashes[0]}})
+    assert again.status_code == 409 and "still rolling out deployment 1" in again.json()["detail"]
     api.ok("runs/stop", {"runs_names": ["code-svc"], "abort": True})
-    api.wait_finished("code-svc")
-
+    final = api.wait_finished("code-svc")
+    assert final["jobs"][0]["job_submissions"][-1]["id"] == first["id"]
+    assert [job["job_submissions"][-1]["deployment_num"] for job in final["jobs"]] == [0, 1]

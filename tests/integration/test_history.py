@@ -144,21 +144,26 @@ def test_plan_says_what_apply_would_do(deployment: DurastackProcesses) -> None:
     assert scaled["changes"] == [{"field": "replicas", "old": "1..3", "new": "2..3"}]
     assert "replicas (1..3 → 2..3)" in scaled["message"] and "in place" in scaled["message"]
 
-    changed = plan(service("planned", command="sleep 301"))
+    rolled = plan(service("planned", command="sleep 301"))
+    assert rolled["action"] == "rolling_update"
+    assert [change["field"] for change in rolled["changes"]] == ["commands"]
+    assert "Roll out the new configuration" in rolled["message"]
+
+    changed = plan({**service("planned"), "max_duration": "1h"})
     assert changed["action"] == "replace"
-    assert [change["field"] for change in changed["changes"]] == ["commands"]
+    assert [change["field"] for change in changed["changes"]] == ["max_duration"]
     assert changed["current_run"]["run_name"] == "planned"
     assert "Stop it gracefully" in changed["message"]
     # apply itself refuses the change, naming the field, and leaves the run alone.
-    refused = api.post("runs/apply", {"run_spec": {"configuration": service("planned", command="sleep 301")}})
-    assert refused.status_code == 409 and "commands" in refused.json()["detail"]
+    refused = api.post("runs/apply", {"run_spec": {"configuration": {**service("planned"), "max_duration": "1h"}}})
+    assert refused.status_code == 409 and "max_duration" in refused.json()["detail"]
 
     api.ok("runs/stop", {"runs_names": ["planned"], "abort": True})
     api.wait_finished("planned")
     reused = plan(service("planned"))
     assert (reused["action"], reused["finished_runs"]) == ("create", 1)
     assert reused["message"] == "Submit the run planned?"
-    for answer in (fresh, scaled, changed, reused):
+    for answer in (fresh, scaled, rolled, changed, reused):
         assert "override" not in answer["message"].lower()
 
 

@@ -45,6 +45,7 @@ class StubHost:
     allocations: dict[str, int] = field(default_factory=dict)  # submission → cpu_milli
     released: set[str] = field(default_factory=set)
     starts: list[str] = field(default_factory=list)
+    specs: dict[str, JobSpec] = field(default_factory=dict)  # what each submission was started with
     watches: list[str] = field(default_factory=list)
     terminations: list[TerminateRequest] = field(default_factory=list)
     projections: list[RunState] = field(default_factory=list)
@@ -118,6 +119,7 @@ class StubHost:
     @activity.defn(name=names.START_REPLICA)
     async def start_replica(self, job: JobSpec) -> StartedReplica:
         self.starts.append(job.submission_id)
+        self.specs[job.submission_id] = job
         port = None if job.port is None else job.port + job.replica_num  # each a port of its own
         return StartedReplica(pid=1000 + len(self.starts), port=port, address="127.0.0.1" if port else None)
 

@@ -32,17 +32,20 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core import search_attributes
-from core.configuration import initial_replicas, parse_configuration
+from core.configuration import ServiceConfiguration, initial_replicas, parse_configuration
 from core.run_state import RunState
 from tests.support.replay import replay
 from tests.support.stub_host import HOST_QUEUE, StubHost
 from workflows.messages import (
     CURRENT_WORKFLOW_VERSION,
+    DEPLOY_UPDATE,
     RUN_WORKFLOW,
     SCALE_SIGNAL,
     SCALE_UPDATE,
     STATE_QUERY,
     STOP_SIGNAL,
+    DeployCommand,
+    DeployResult,
     RunWorkflowInput,
     ScaleCommand,
     ScaleResult,
@@ -78,7 +81,7 @@ class Runs:
         self.client, self.host, self.task_queue = client, host, task_queue
 
     async def start(self, configuration: dict[str, Any], *, name: str = "run",
-                    continue_as_new_after_events: int = 1000,
+                    continue_as_new_after_events: int = 1000, rollout_ready_timeout_seconds: float = 600,
                     workflow_version: int = CURRENT_WORKFLOW_VERSION) -> WorkflowHandle[Any, Any]:
         parsed = parse_configuration(configuration)
         now = datetime.now(UTC)
@@ -88,16 +91,18 @@ class Runs:
                          desired_replicas=initial_replicas(parsed), submitted_at=now)
         state.record(now, "run submitted")
         return await self.resume(state, workflow_version=workflow_version,
-                                 continue_as_new_after_events=continue_as_new_after_events)
+                                 continue_as_new_after_events=continue_as_new_after_events,
+                                 rollout_ready_timeout_seconds=rollout_ready_timeout_seconds)
 
     async def resume(self, state: RunState, *, workflow_version: int = CURRENT_WORKFLOW_VERSION,
-                     continue_as_new_after_events: int = 1000,
+                     continue_as_new_after_events: int = 1000, rollout_ready_timeout_seconds: float = 600,
                      first_signal: ScaleCommand | None = None) -> WorkflowHandle[Any, Any]:
         """Starts an execution from the state (a continued run's, when it has replicas); a
         `first_signal` arrives with the start, in the execution's first activation."""
         return await self.client.start_workflow(
             RUN_WORKFLOW, RunWorkflowInput(state=state, workflow_version=workflow_version,
-                                           continue_as_new_after_events=continue_as_new_after_events),
+                                           continue_as_new_after_events=continue_as_new_after_events,
+                                           rollout_ready_timeout_seconds=rollout_ready_timeout_seconds),
             id=state.workflow_id, task_queue=self.task_queue, result_type=RunState,
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(search_attributes.PROJECT, "main"),
@@ -322,6 +327,70 @@ async def test_a_ready_replica_scaled_down_drains_first(runs: RunsFactory) -> No
     events = {event.message: event.timestamp for event in final.events}
     drained = (events["replica 1 terminating"] - events["replica 1 draining"]).total_seconds()
     assert drained >= 2.9
+
+
+SERVICE = {"type": "service", "port": 8000, "commands": ["serve v1"], "replicas": "2..3"}
+
+
+async def deploy(handle: WorkflowHandle[Any, Any], configuration: dict[str, Any]) -> DeployResult:
+    parsed = parse_configuration(configuration)
+    assert isinstance(parsed, ServiceConfiguration)
+    return await handle.execute_update(DEPLOY_UPDATE, DeployCommand(configuration=parsed, roll=True,
+                                                                    changed=["commands"]),
+                                       result_type=DeployResult)
+
+
+def serving(count: int) -> Callable[[RunState], bool]:
+    return lambda state: len(state.serving_submissions()) == count
+
+
+async def test_a_rolling_update_replaces_replicas_one_at_a_time_and_never_serves_fewer(
+        runs: RunsFactory) -> None:
+    stub = await runs()
+    handle = await stub.start(SERVICE)
+    await wait_until(handle, serving(2), "2 serving")
+    result = await deploy(handle, {**SERVICE, "commands": ["serve v2"]})
+    assert (result.deployment_num, result.desired_replicas) == (1, 2)
+    state = await wait_until(handle, lambda s: s.previous_deployment is None and serving(2)(s)
+                             and all(x.deployment_num == 1 for x in s.serving_submissions()), "deployment 1 serving")
+    assert {stub.host.specs[x.id].commands[0] for x in state.serving_submissions()} == {"serve v2"}
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    final: RunState = await handle.result()
+    messages = [event.message for event in final.events]
+    assert "rolling update to deployment 1 (commands)" in messages
+    assert "rolling update to deployment 1 done" in messages
+    replaced = [m for m in messages if m.startswith("replica") and m.endswith("replaced (deployment 1)")]
+    assert len(replaced) == 2
+    # One surge at a time: never more than 3 live, and from the first moment 2 served, never fewer.
+    first_full = next(i for i, p in enumerate(stub.host.projections) if len(p.serving_submissions()) == 2)
+    during = [p for p in stub.host.projections[first_full:] if p.stop is None]
+    assert all(len(p.serving_submissions()) >= 2 for p in during)
+    assert all(sum(1 for s in p.current_submissions() if not s.status.is_finished) <= 3 for p in during)
+
+
+@pytest.mark.parametrize("broken", ["never ready", "exits"])
+async def test_a_failed_rolling_update_rolls_back_and_the_old_replicas_keep_serving(
+        runs: RunsFactory, broken: str) -> None:
+    host = StubHost()
+    host.ready_of = lambda request: host.specs[request.submission_id].commands != ["serve v2"]
+    if broken == "exits":
+        host.exit_code_of = lambda request: 3 if host.specs[request.submission_id].commands == ["serve v2"] else None
+    stub = await runs(host)
+    handle = await stub.start(SERVICE, rollout_ready_timeout_seconds=2)
+    before = await wait_until(handle, serving(2), "2 serving")
+    await deploy(handle, {**SERVICE, "commands": ["serve v2"]})
+    state = await wait_until(handle, lambda s: any("failed" in e.message for e in s.events)
+                             and running(2)(s), "rolled back", timeout=30)
+    assert {x.id for x in state.serving_submissions()} == {x.id for x in before.serving_submissions()}
+    assert state.configuration.commands == ["serve v1"] and state.deployment_num == 0
+    why = "was not ready within 2s" if broken == "never ready" else "ended (exit code 3) before it was ready"
+    assert any(e.message.startswith("rolling update to deployment 1 failed: replica 2 ") and why in e.message
+               and e.message.endswith("deployment 0 goes on serving") for e in state.events), \
+        [e.message for e in state.events]
+    assert state.status.value == "running"
+    assert (await deploy(handle, {**SERVICE, "commands": ["serve v3"]})).deployment_num == 2  # a number of its own
+    await handle.signal(STOP_SIGNAL, StopCommand())
+    assert (await handle.result()).status.value == "terminated"
 
 
 # -- time ------------------------------------------------------------------------------------------

@@ -1089,10 +1089,10 @@ export interface components {
             /** @description null: a name will be generated */
             run_name: string | null;
             /**
-             * @description create: a new run (the name is free, or only finished runs used it); update: the active run of that name is changed in place (only replicas changed); no_change: the active run already has this configuration; replace: the active run must be stopped first, then a new run submitted
+             * @description create: a new run (the name is free, or only finished runs used it); update: the active service of that name is changed in place (only replicas, scaling, auth or strip_prefix changed); rolling_update: the active service rolls out a new deployment (new replicas become ready, then old ones drain and stop, one at a time); no_change: the active run already has this configuration; replace: the active run must be stopped first, then a new run submitted
              * @enum {string}
              */
-            action: "create" | "update" | "no_change" | "replace";
+            action: "create" | "update" | "rolling_update" | "no_change" | "replace";
             /** @description the active run of that name, if any */
             current_run: components["schemas"]["Run"] | null;
             /** @description finished runs that used the name; they stay in history */

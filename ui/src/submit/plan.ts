@@ -19,6 +19,7 @@ export type PlanStep =
 const CONFIRM_LABEL: Record<RunPlan["action"], string> = {
   create: "Submit",
   update: "Update the run",
+  rolling_update: "Roll it out",
   replace: "Stop it and submit",
   no_change: "Submit",
 };
