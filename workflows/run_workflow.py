@@ -117,6 +117,7 @@ class RunWorkflow:
         self.state = input.state
         self._workflow_version = input.workflow_version
         self._continue_after_events = input.continue_as_new_after_events
+        self._due_checked_version, self._due = -1, False
         self._rollout_ready_timeout = timedelta(seconds=input.rollout_ready_timeout_seconds)
         self._rollout: asyncio.Task[None] | None = None
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
@@ -369,10 +370,18 @@ class RunWorkflow:
     # -- continuing as new ------------------------------------------------------------------------
 
     def _continue_as_new_due(self) -> bool:
+        """Decided once per state version. The history's length grows without any job to the
+        workflow (a workflow task forced after a local activity comes to it live, with nothing in
+        it, and a replay has no such activation): read on every activation, it could turn true at
+        a moment a replay never sees, and the replay would fail."""
         if self._stopping():
             return False  # it ends soon anyway
-        info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._continue_after_events
+        if self._due_checked_version != self.state.version or self._workflow_version < SERVING:
+            info = workflow.info()
+            self._due_checked_version = self.state.version
+            self._due = info.is_continue_as_new_suggested() or \
+                info.get_current_history_length() >= self._continue_after_events
+        return self._due
 
     async def _continue_as_new(self) -> None:
         """Continues as new with the compacted state, once no message handler is running and no

@@ -19,6 +19,8 @@ from tests.support.temporal import TemporalDevServer
 
 pytestmark = pytest.mark.integration
 
+HTTP_SERVER = "exec python3 -m http.server $PORT --bind 127.0.0.1"
+
 
 async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProcesses],
                                              temporal: TemporalDevServer, database_kind: str) -> None:
@@ -29,9 +31,11 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
                "retry": {"on_events": ["error"], "duration": "2s"}, "resources": {"cpu": 0.5, "memory": "64MB"}})
     api.apply({"type": "task", "name": "replay-stop", "commands": [SIGTERM_AWARE],
                "resources": {"cpu": 0.5, "memory": "64MB"}})
-    for name in ("replay-scale", "replay-scale-b"):
-        api.apply({"type": "service", "name": name, "port": 8000, "replicas": "1..3",
-                   "commands": [SIGTERM_AWARE], "resources": {"cpu": 0.1, "memory": "64MB"}})
+    api.apply({"type": "service", "name": "replay-scale", "port": 8000, "replicas": "1..3",
+               "commands": [SIGTERM_AWARE], "resources": {"cpu": 0.1, "memory": "64MB"}})
+    serving = {"type": "service", "name": "replay-scale-b", "port": 8000, "replicas": "1..3",
+               "commands": [HTTP_SERVER], "resources": {"cpu": 0.1, "memory": "64MB"}}
+    api.apply(serving)
     api.wait_for("replay-stop", lambda run: run["status"] == "running", what="running")
     # replay-stop holds half the host, so a run that needs all of it waits for capacity.
     api.apply({"type": "task", "name": "replay-stop-waiting", "commands": ["true"],
@@ -46,6 +50,12 @@ async def test_histories_of_real_runs_replay(deploy: Callable[..., DurastackProc
     api.wait_for("replay-scale", lambda run: run["running_replicas"] == 3, what="3 running")
     api.ok("runs/scale", {"runs_names": ["replay-scale", "replay-scale-b"], "replicas": 1})  # signals
     api.wait_for("replay-scale", lambda run: run["running_replicas"] == 1, what="back to 1")
+    # A rolling update (its replica answers on its port, so it becomes ready) of replay-scale-b.
+    api.wait_for("replay-scale-b", lambda run: run["jobs"][0]["job_submissions"][-1]["ready"], what="ready")
+    api.ok("runs/apply", {"run_spec": {"configuration": {**serving, "env": {"DEPLOYMENT": "2"}}}})
+    api.wait_for("replay-scale-b", lambda run: any(
+        event["message"] == "rolling update to deployment 1 done" for event in run["events"]),
+        timeout=90, what="rolled out")
     api.ok("runs/stop", {"runs_names": ["replay-scale", "replay-scale-b"]})
     names = ("replay-done", "replay-retry", "replay-stop", "replay-stop-waiting", "replay-scale", "replay-scale-b")
     runs = [api.wait_finished(name) for name in names]

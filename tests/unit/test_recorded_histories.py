@@ -1,7 +1,7 @@
 """Histories recorded from earlier versions of RunWorkflow must still replay (determinism).
 
 `*-workflow-vN.json` were recorded from runs started with workflow version N (workflows/messages.py),
-the others from version 1; `continue-as-new-workflow-v3.json` is an execution that continued as new
+the others from version 1; `continue-as-new-workflow-vN.json` are executions that continued as new
 (recorded by tests/workflows/test_run_workflow.py). Record new ones with DURASTACK_RECORD_HISTORIES=DIR (see
 tests/integration/test_replay.py) when a change adds a workflow version, and keep the old ones."""
 
