@@ -29,7 +29,8 @@ READINESS_SIGNAL = "replica_readiness"
 #      capacity; the status stays put between a replica's end and what follows; a failed run's
 #      workflow fails.
 #   4: a service's replicas are probed (ready ones take requests), drain before a scale-down stops
-#      them, and a re-applied service rolls out a new deployment.
+#      them, and a re-applied service rolls out a new deployment; continuing as new is decided once
+#      per state version.
 # A worker refuses a version newer than its own (the workflow task fails, and Temporal retries it,
 # on an upgraded worker once there is one), and a run that continues as new takes the version of
 # the worker that continues it. docs/production.md has the upgrade procedure.
