@@ -5,11 +5,13 @@ a signal, so a steady replica costs its history nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import httpx
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import names
@@ -28,6 +30,12 @@ HEARTBEAT_SECONDS = 5.0
 class ProbeActivities:
     def __init__(self) -> None:
         self._http = httpx.AsyncClient(follow_redirects=False)
+        self._handing_over = asyncio.Event()
+
+    def hand_over(self) -> None:
+        """The worker is shutting down: every probe ends now with a retryable failure, which
+        Temporal retries on the host's next worker (it tells the run the first verdict it finds)."""
+        self._handing_over.set()
 
     @activity.defn(name=names.PROBE_REPLICA)
     async def probe_replica(self, request: ProbeRequest) -> None:
@@ -52,7 +60,11 @@ class ProbeActivities:
             next_check = time.monotonic() + interval
             while (left := next_check - time.monotonic()) > 0:
                 activity.heartbeat()
-                await asyncio.sleep(min(left, HEARTBEAT_SECONDS))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._handing_over.wait(), min(left, HEARTBEAT_SECONDS))
+                if self._handing_over.is_set():
+                    raise ApplicationError("the host's worker is shutting down; its next worker probes on",
+                                           type="WorkerShutdown")
 
     async def _check(self, request: ProbeRequest, probes: list[ProbeConfig]) -> str | None:
         """None when every probe passes, else what failed."""

@@ -18,12 +18,16 @@ from api.errors import EXCEPTION_HANDLERS
 from api.fleet_controllers import FleetsController, InstancesController
 from api.health import HealthService, health
 from api.openapi import ModelRulesSchemaPlugin, openapi_config
+from api.proxy import ServiceProxy
+from api.proxy.routes import ServiceRoutes
+from api.services.autoscaler import Autoscaler
 from api.services.fleets import FleetService
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.projects import ProjectService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService
+from api.services.traffic import TrafficCounter
 from api.services.users import UserService
 from api.static_ui import static_ui_router
 from store.accounts import Accounts
@@ -44,16 +48,23 @@ class Services:
     health: HealthService
     code: CodeStore
     fleets: FleetService
+    # For the service proxy: `traffic.count(run_id)` per request, `autoscaler.wake(run_id)` for a
+    # service at zero replicas (api/services/traffic.py, api/services/autoscaler.py).
+    traffic: TrafficCounter
+    autoscaler: Autoscaler
+    service_routes: ServiceRoutes  # the proxy's view of serving replicas (api/proxy)
 
 
 def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Litestar:
     """`rate_limit`: requests per second per token (per address without one); 0 turns it off."""
     # Users and projects need nothing but the accounts store, so they are made here.
     users, projects = UserService(services.accounts), ProjectService(services.accounts)
+    proxy = ServiceProxy(services.service_routes, services.accounts, waker=services.autoscaler,
+                         counter=services.traffic)
     return Litestar(
         route_handlers=[RunsController, AllRunsController, LogsController, MetricsController, UsersController,
                         ProjectsController, CodeController, FleetsController, InstancesController, health,
-                        static_ui_router()],
+                        static_ui_router(), proxy.route_handler()],
         dependencies={
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "run_service": Provide(lambda: services.runs, sync_to_thread=False),
@@ -71,6 +82,7 @@ def create_app(services: Services, rate_limit: int = DEFAULT_RATE_LIMIT) -> Lite
         logging_config=None,  # structlog is configured once per process (server.logging)
         openapi_config=openapi_config(),
         plugins=[ModelRulesSchemaPlugin()],
+        on_shutdown=[proxy.aclose],
     )
 
 

@@ -141,6 +141,13 @@ class RunEventInfo(BaseModel):
     submission_num: int | None
 
 
+class ServiceInfo(BaseModel):
+    url: str = Field(description="where clients reach the service: the API's proxy, "
+                                 "{DURASTACK_PUBLIC_URL}/proxy/services/{project}/{run}/")
+    ready_replicas: int = Field(description="replicas that take requests now (running, probes passing, not "
+                                            "draining)")
+
+
 class Run(BaseModel):
     id: str
     project_name: str
@@ -164,6 +171,8 @@ class Run(BaseModel):
     version: int
     source: Literal["workflow", "projection"] = Field(
         description="workflow: a live query; projection: the database copy")
+    service: ServiceInfo | None = Field(default=None, description="a service's address and readiness; null for "
+                                                                  "a task")
 
 
 class FieldChange(BaseModel):

@@ -20,7 +20,7 @@ from litestar.response import File
 
 UI_DIST = Path(__file__).resolve().parents[1] / "ui" / "dist"
 UI_DIR_VARIABLE = "DURASTACK_UI_DIR"
-API_PREFIXES = ("api", "schema")
+API_PREFIXES = ("api", "schema", "proxy")
 
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>durastack</title></head>

@@ -130,6 +130,8 @@ def _follow(client: ApiClient, run: dict[str, Any]) -> dict[str, Any]:
     while run["status"] != "running" and not is_finished(run["status"]):
         time.sleep(POLL_SECONDS)
         run = _refresh(client, run)
+    if run.get("service") and not is_finished(run["status"]):
+        print(f"{run['run_name']}: serving at {run['service']['url']}", file=sys.stderr, flush=True)
     # Even a run that finished before we saw it running may have printed lines.
     replica_nums = sorted({job["replica_num"] for job in run["jobs"]} | set(range(run["desired_replicas"])))
     print_followed_logs(client, replica_nums, run_id=run["id"])

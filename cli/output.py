@@ -100,6 +100,17 @@ def runs_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
     return table
 
 
+def services_table(runs: Iterable[dict[str, Any]]) -> Table | None:
+    """Where each active service is reached (through the server's proxy); None without any."""
+    services = [run for run in runs if run.get("service") and not is_finished(run["status"])]
+    if not services:
+        return None
+    table = _runs_table_with("SERVICE", "URL", "READY")
+    for run in services:
+        table.add_row(run["run_name"], run["service"]["url"], str(run["service"]["ready_replicas"]))
+    return table
+
+
 def history_table(runs: Iterable[dict[str, Any]], now: datetime) -> Table:
     """One row per run that used a name, newest first."""
     table = _runs_table_with("ID", "STATUS", "SUBMITTED", "FINISHED", "COST")

@@ -8,7 +8,7 @@ from typing import Any
 
 from cli.api_client import ApiClient
 from cli.client_command import EXIT_FAILURE, EXIT_USAGE, add_client_parser, confirm, stdin_is_terminal, with_client
-from cli.output import history_table, print_error, print_outcomes, runs_table, stdout_console
+from cli.output import history_table, print_error, print_outcomes, runs_table, services_table, stdout_console
 
 # Without --all, `ps` shows every active run and this many of the latest runs.
 RECENT_RUNS = 10
@@ -69,7 +69,11 @@ def _ps(client: ApiClient, show_all: bool) -> int:
         recent = client.list_runs(only_active=False, limit=RECENT_RUNS)
         active = client.list_runs(only_active=True)
         runs = sorted({run["id"]: run for run in [*recent, *active]}.values(), key=_newest_first)
-    stdout_console().print(runs_table(runs, datetime.now(UTC)))
+    console = stdout_console()
+    console.print(runs_table(runs, datetime.now(UTC)))
+    if (services := services_table(runs)) is not None:
+        console.print()
+        console.print(services)
     return 0
 
 

@@ -21,26 +21,32 @@ from activities.code_archives import CodeArchives
 from activities.remote_worker import remote_worker_settings
 from api.app import Services, create_app
 from api.health import HealthService
+from api.proxy.routes import ServiceRoutes
+from api.services.autoscaler import LEADER_LOCK_KEY, Autoscaler
 from api.services.fleets import FleetService
 from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.overdue_aborts import OverdueAborts
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService, TemporalSettings
+from api.services.traffic import TrafficCounter
 from backends.registry import create_compute
 from server.settings import Settings
 from server.supervisor import TemporalSupervisor
 from server.temporal import connect
 from store.accounts import DEFAULT_PROJECT, Accounts
+from store.autoscaled_runs import AutoscaledRuns
 from store.capacity import Capacity
 from store.code import CodeStore
 from store.database import Database
 from store.fleets import FleetStore
 from store.hosts import HostRegistration, HostStore
+from store.leader_lock import LeaderLock
 from store.logs import LogStore
 from store.metrics import MetricsStore
 from store.migrate import upgrade_database
 from store.runs import RunStore
+from store.traffic import TrafficStore
 from worker.host_liveness import HostMonitor, heartbeat_forever
 from worker.orphaned_jobs import OrphanedJobs
 from worker.workers import HostWorker, host_task_queue, run_worker
@@ -144,7 +150,7 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
         await accounts.bootstrap(token)
         run_service = RunService(runs, accounts, client, TemporalSettings(
             task_queue=settings.task_queue, namespace=settings.temporal_namespace,
-            ui_url=settings.resolved_temporal_ui_url), code=code)
+            ui_url=settings.resolved_temporal_ui_url), code=code, public_url=settings.resolved_public_url)
         services = Services(
             accounts=accounts,
             runs=run_service,
@@ -155,13 +161,19 @@ async def _serve_roles(settings: Settings, roles: Roles, database: Database, cli
                                  embedded_temporal=(lambda: supervisor.state) if supervisor else None),
             code=code,
             fleets=FleetService(fleets, accounts, client, settings.task_queue),
+            service_routes=ServiceRoutes(database),
+            traffic=TrafficCounter(TrafficStore(database)),
+            autoscaler=Autoscaler(AutoscaledRuns(database), TrafficStore(database), client,
+                                  LeaderLock(database, LEADER_LOCK_KEY, "autoscaler")),
         )
         http = _HttpServer(uvicorn.Config(create_app(services, settings.rate_limit), host=settings.server_host,
                                           port=settings.server_port, log_config=None, access_log=False))
         tasks.append(asyncio.create_task(http.serve()))
         overdue_aborts = OverdueAborts(runs, capacity, client, timedelta(seconds=settings.abort_deadline))
         sweepers += [asyncio.create_task(run_service.orphans.sweep_forever()),
-                     asyncio.create_task(overdue_aborts.sweep_forever())]
+                     asyncio.create_task(overdue_aborts.sweep_forever()),
+                     asyncio.create_task(services.traffic.flush_forever()),
+                     asyncio.create_task(services.autoscaler.decide_forever())]
         url = f"http://{settings.server_host}:{settings.server_port}"
         while not http.started and not tasks[-1].done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -13,6 +14,8 @@ ENVIRONMENT_HELP = {
     "DURASTACK_SERVER_ADMIN_TOKEN": "fixed admin token; generated and saved in the state directory when absent",
     "DURASTACK_SERVER_HOST": "address the API listens on (default 127.0.0.1; --host)",
     "DURASTACK_SERVER_PORT": "port the API listens on (default 3000; --port)",
+    "DURASTACK_PUBLIC_URL": "where clients reach the API, and services through its proxy (/proxy/services/...); "
+                            "shown as each service's URL (default http://{host}:{port} of the API)",
     "DURASTACK_RATE_LIMIT": "API requests per second per token (per address without one) in each API process; "
                             "429 past it (default 100; 0: no limit)",
     "DATABASE_URL": "PostgreSQL URL (postgresql://user@host/db) instead of the embedded SQLite",
@@ -31,7 +34,8 @@ ENVIRONMENT_HELP = {
     "DURASTACK_HOST_CPUS": "CPUs this host advertises (default: all)",
     "DURASTACK_HOST_MEMORY": "memory this host advertises, e.g. 16GB (default: all)",
     "DURASTACK_HOST_PRICE": "price per hour of this host (default 0)",
-    "DURASTACK_HOST_ADDRESS": "where the API's proxy reaches this host's service replicas (default 127.0.0.1)",
+    "DURASTACK_HOST_ADDRESS": "where the API's proxy reaches this host's service replicas (default 127.0.0.1; "
+                              "auto: the address this machine's hostname resolves to, as in a container)",
     "DURASTACK_ISOLATE_JOBS": "give each job a Unix user of its own (default: on when the worker runs as root; "
                               "off is single-user mode: jobs run as the server's user)",
     "DURASTACK_JOB_UID_BASE": "first uid of the job users dsjob0, dsjob1, ... (default 1900000000)",
@@ -51,6 +55,7 @@ class Settings(BaseSettings):
     server_admin_token: str | None = None
     server_host: str = "127.0.0.1"
     server_port: int = 3000
+    public_url: str | None = None
     rate_limit: int = Field(default=100, ge=0)  # api.app.DEFAULT_RATE_LIMIT
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
@@ -79,6 +84,10 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite+aiosqlite:///{self.server_dir / 'durastack.db'}"
 
     @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.server_host}:{self.server_port}").rstrip("/")
+
+    @property
     def embedded_temporal(self) -> bool:
         return self.temporal_address is None
 
@@ -93,8 +102,9 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
 
     def local_backend_config(self) -> dict[str, object]:
+        address = socket.gethostbyname(socket.gethostname()) if self.host_address == "auto" else self.host_address
         config: dict[str, object] = {"jobs_dir": self.server_dir / "jobs", "price_per_hour": self.host_price,
-                                     "address": self.host_address}
+                                     "address": address}
         if self.host_id:
             config["host_id"] = self.host_id
         if self.host_cpus:

@@ -233,3 +233,15 @@ class MetricsModel(Base):
 
     __table_args__ = (Index("ix_metrics_run_replica_timestamp", "run_id", "replica_num", "timestamp"),
                       Index("ix_metrics_timestamp", "timestamp"))
+
+
+class ServiceTrafficModel(Base):
+    """Requests that one API process's proxy passed to a service run in one second. The
+    autoscaler sums them over its window across processes; old seconds are pruned, but a run's
+    latest is kept, so "no request for scale_down_delay" stays answerable (store/traffic.py)."""
+
+    __tablename__ = "service_traffic"
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Unix second
+    process_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)

@@ -71,18 +71,19 @@ def run_worker(client: Client, task_queue: str, *, runs: RunStore, capacity: Cap
 
 
 class HostWorker(Worker):
-    """The host's worker, which hands its watchers over when it shuts down instead of holding the
-    shutdown for its whole grace period: they fail at once, and Temporal retries them on the
+    """The host's worker, which hands its watchers and probes over when it shuts down instead of
+    holding the shutdown for its whole grace period: they fail at once, and Temporal retries them on the
     host's next worker from their last offset."""
 
     def __init__(self, client: Client, compute: Compute, logs: LogStore, metrics: MetricsStore,
                  code: CodeArchives) -> None:
         self.replica_activities = ReplicaActivities(compute, logs, metrics, code)
+        self.probe_activities = ProbeActivities()
         super().__init__(
             client,
             task_queue=host_task_queue(compute.offer().host_id),
             activities=[self.replica_activities.start_replica, self.replica_activities.watch_replica,
-                        self.replica_activities.terminate_replica, ProbeActivities().probe_replica],
+                        self.replica_activities.terminate_replica, self.probe_activities.probe_replica],
             max_concurrent_activities=MAX_HOST_ACTIVITIES,
             max_concurrent_activity_task_polls=10,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -90,4 +91,5 @@ class HostWorker(Worker):
 
     async def shutdown(self) -> None:
         self.replica_activities.hand_over_watchers()
+        self.probe_activities.hand_over()
         await super().shutdown()

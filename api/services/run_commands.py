@@ -44,6 +44,9 @@ class RunCommands:
         """Bounds are checked here first, for every run, so that a refusal names the range and
         nothing is sent. One run gets the workflow's own answer (an update); a batch, signals."""
         rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
+        # The autoscaler owns these runs' replica count: a manual scale would be undone at its next round.
+        autoscaled = {reference: row for reference, row in rows.items() if row.active and _autoscaled_refusal(row)}
+        rows = {reference: row for reference, row in rows.items() if reference not in autoscaled}
         for reference, row in rows.items():
             if row.active:
                 _check_scalable(reference, row, replicas)
@@ -59,7 +62,10 @@ class RunCommands:
             await send(row)
             return "scaling"
 
-        return _with_refusals(references, await fan_out(self._client, references, rows, scale_one), refused, "scale")
+        outcomes = _with_refusals(references, await fan_out(self._client, references, rows, scale_one), refused,
+                                  "scale")
+        return [_autoscaled_outcome(autoscaled[reference]) if reference in autoscaled else outcome
+                for reference, outcome in zip(dict.fromkeys(references), outcomes, strict=True)]
 
     async def _signaller(self, rows: dict[str, RunModel], signal: str, argument: Any,
                          reason: str) -> Callable[[RunModel], Awaitable[None]]:
@@ -124,6 +130,20 @@ def _with_refusals(references: Sequence[str], outcomes: list[RunOutcome], refuse
     from it, so their outcomes are replaced here."""
     return [_refusal(refused[reference], verb) if reference in refused else outcome
             for reference, outcome in zip(dict.fromkeys(references), outcomes, strict=True)]
+
+
+def _autoscaled_refusal(row: RunModel) -> str | None:
+    """Why a service with `scaling` is not scaled by hand, or None for any other run."""
+    configuration = parse_configuration(row.configuration)
+    if not isinstance(configuration, ServiceConfiguration) or configuration.scaling is None:
+        return None
+    scaling = configuration.scaling
+    return (f"run {row.run_name} is autoscaled (scaling: {scaling.metric}, target {scaling.target:g}); "
+            "change replicas or scaling with apply")
+
+
+def _autoscaled_outcome(row: RunModel) -> RunOutcome:
+    return RunOutcome(run_name=row.run_name, id=row.id, outcome=f"error: {_autoscaled_refusal(row)}")
 
 
 def _check_scalable(reference: str, row: RunModel, replicas: int) -> None:

@@ -19,6 +19,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import ProjectAccess
 from api.errors import ApiError, Conflict, Forbidden, NotFound
+from api.proxy import service_url
+from api.proxy.routes import serving_upstreams
 from api.schemas import (
     FieldChange,
     JobInfo,
@@ -30,6 +32,7 @@ from api.schemas import (
     RunPlan,
     RunPlanAction,
     RunSpec,
+    ServiceInfo,
 )
 from api.services.lookup import find_run
 from api.services.orphans import OrphanedRuns
@@ -70,8 +73,9 @@ class TemporalSettings:
 
 class RunService:
     def __init__(self, runs: RunStore, accounts: Accounts, client: Client, temporal: TemporalSettings,
-                 code: CodeStore) -> None:
+                 code: CodeStore, public_url: str = "http://127.0.0.1:3000") -> None:
         self._runs = runs
+        self._public_url = public_url  # where clients reach the API, and services through its proxy
         self._accounts = accounts
         self._client = client
         self._temporal = temporal
@@ -284,6 +288,8 @@ class RunService:
             events=[RunEventInfo.model_validate(event, from_attributes=True) for event in state.events],
             workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id),
             version=state.version, source=source,
+            service=self._service(state.configuration, state.project, state.run_name,
+                                  len(state.serving_submissions())),
         )
 
     def _listed(self, row: RunModel, stored_replicas: list[dict[str, Any]] | None, project_name: str,
@@ -292,21 +298,31 @@ class RunService:
         latest submission and no events (validating whole states was most of a page's time)."""
         replicas = _REPLICAS.validate_python(stored_replicas) if stored_replicas is not None else []
         now = row.finished_at or datetime.now(UTC)
+        configuration = parse_configuration(row.configuration)
+        status = RunStatus(row.status)
+        # A run that stops (terminating) or has finished serves nothing, as RunState says.
+        ready = len(serving_upstreams(stored_replicas, stopping=status == RunStatus.TERMINATING or status.is_finished))
         latest = [replica.submissions[-1] for replica in replicas if replica.submissions]
         return Run(
             id=row.id, project_name=project_name, user=user_name, run_name=row.run_name,
-            status=RunStatus(row.status), status_message=row.status_message,
+            status=status, status_message=row.status_message,
             termination_reason=RunTerminationReason(row.termination_reason) if row.termination_reason else None,
             submitted_at=row.submitted_at, finished_at=row.finished_at, desired_replicas=row.desired_replicas,
             running_replicas=row.running_replicas,
             cost=sum(s.cost(now) for replica in replicas for s in replica.submissions) if replicas else row.cost,
             cost_per_hour=0.0 if row.finished_at else sum(
                 s.price_per_hour for s in latest if s.started_at is not None and s.finished_at is None),
-            deleted=row.deleted, configuration=configuration_to_yaml_dict(parse_configuration(row.configuration)),
+            deleted=row.deleted, configuration=configuration_to_yaml_dict(configuration),
             jobs=[JobInfo(replica_num=replica.replica_num, job_submissions=[_submission_info(s, now)])
                   for replica, s in zip((r for r in replicas if r.submissions), latest, strict=True)],
             events=[], workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id),
-            version=row.version, source="projection")
+            version=row.version, source="projection",
+            service=self._service(configuration, project_name, row.run_name, ready))
+
+    def _service(self, configuration: RunConfiguration, project: str, run_name: str, ready: int) -> ServiceInfo | None:
+        if not isinstance(configuration, ServiceConfiguration):
+            return None
+        return ServiceInfo(url=service_url(self._public_url, project, run_name), ready_replicas=ready)
 
 
 _REPLICAS = TypeAdapter(list[Replica])

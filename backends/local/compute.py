@@ -137,7 +137,7 @@ class LocalCompute(Compute):
         if recorded is not None:
             return recorded
         with self._choosing_port:
-            taken = {port for submission_id in self.live_jobs()
+            taken = {port for submission_id in self._port_holders()
                      if (port := _read_int(self._job_dir(submission_id) / _PORT_FILE)) is not None}
             port = choose_port(job.port, taken)
             (job_dir / _PORT_FILE).write_text(str(port))
@@ -234,6 +234,14 @@ class LocalCompute(Compute):
         if user is not None and self._users is not None:
             self._users.kill_orphaned_processes(user["uid"] - self.config.job_uid_base)
         log.warning("stopped the processes of a job whose runner died", submission_id=submission_id)
+
+    def _port_holders(self) -> list[str]:
+        """Live jobs, and jobs still starting: their runner is not up yet, so live_jobs misses
+        them, and their process has not bound its port (two replicas started at once got one)."""
+        return [entry.name for entry in os.scandir(self.config.jobs_dir)
+                if entry.is_dir() and not entry.name.startswith(".")
+                and not os.path.exists(os.path.join(entry.path, runner.EXIT_CODE_FILE))
+                and (_read_pid(Path(entry.path)) is None or _runner_alive(Path(entry.path)))]
 
     def live_jobs(self) -> list[str]:
         """Submissions whose runner is alive on this host."""

@@ -208,11 +208,12 @@ def test_cli_history_deleted_marks_and_same_name_questions(deployment: Durastack
     api.wait_for("cli-svc", lambda run: run["running_replicas"] == 1, what="running")
     first_id = api.get("cli-svc")["id"]
 
-    # An active run with another command: without a terminal and -y, apply refuses and says why.
-    write(service("cli-svc", command="sleep 301"))
+    # An active run with another max_duration (no rolling update can change it): without a terminal
+    # and -y, apply refuses and says why.
+    write({**service("cli-svc"), "max_duration": "1h"})
     refused = cli(deployment, "apply", "-f", str(file), "-d")
     assert refused.returncode == 1
-    assert "changed in: commands" in refused.stderr and "pass -y" in refused.stderr
+    assert "changed in: max_duration" in refused.stderr and "pass -y" in refused.stderr
     assert api.get("cli-svc")["id"] == first_id
 
     # -y stops it gracefully, waits, and submits the new configuration as a new run.

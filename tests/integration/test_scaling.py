@@ -125,9 +125,10 @@ def test_reapplying_with_only_replicas_changed_scales_in_place(deploy: Deploy) -
     assert current(run)[0]["id"] == replica_zero["id"]  # the existing replica was not restarted
     assert run["configuration"]["replicas"] == "3"
 
-    changed = api.post("runs/apply", {"run_spec": {"configuration": service("inplace", replicas=3, env={"A": "1"})}})
+    changed = api.post("runs/apply", {"run_spec": {"configuration": {**service("inplace", replicas=3),
+                                                                     "max_duration": "1h"}}})
     assert changed.status_code == 409
-    assert "changed in: env" in changed.json()["detail"]
+    assert "changed in: max_duration" in changed.json()["detail"]
     api.ok("runs/stop", {"runs_names": ["inplace"], "abort": True})
 
 

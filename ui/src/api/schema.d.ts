@@ -1065,6 +1065,8 @@ export interface components {
              * @enum {string}
              */
             source: "workflow" | "projection";
+            /** @description a service's address and readiness; null for a task */
+            service?: components["schemas"]["ServiceInfo"] | null;
         };
         /** RunEventInfo */
         RunEventInfo: {
@@ -1137,6 +1139,13 @@ export interface components {
         ScaleRunsRequest: {
             runs_names: string[];
             replicas: number;
+        };
+        /** ServiceInfo */
+        ServiceInfo: {
+            /** @description where clients reach the service: the API's proxy, {DURASTACK_PUBLIC_URL}/proxy/services/{project}/{run}/ */
+            url: string;
+            /** @description replicas that take requests now (running, probes passing, not draining) */
+            ready_replicas: number;
         };
         /** StopRunsRequest */
         StopRunsRequest: {

@@ -25,12 +25,14 @@ import { LogsTab } from "../run/LogsTab";
 import { MetricsTab } from "../run/MetricsTab";
 import { ReplicasTable } from "../run/ReplicasTable";
 import { ScaleControl } from "../run/ScaleControl";
+import { ServicePanel } from "../run/ServicePanel";
 import { useFollow } from "../routing/navigation";
 import { runHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
 import { formatCost, formatTime, replicaRange, replicasLabel } from "../runs/format";
 import { type BatchAction, outcomeMessage } from "../runs/outcomes";
 import { isFinished } from "../runs/status";
+import { serving } from "../service/serving";
 
 const POLL_MS = 2000;
 
@@ -90,6 +92,7 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
     }
   };
   const range = replicaRange(run.configuration);
+  const service = serving(run);
 
   return (
     <ContentLayout
@@ -149,7 +152,8 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
             ]}
           />
         </Container>
-        {range && !finished && (
+        {service && !finished && <ServicePanel service={service} />}
+        {range && !finished && !service?.autoscaling && (
           <Container header={<Header variant="h2">Scale</Header>}>
             <ScaleControl key={run.desired_replicas} range={range} desired={run.desired_replicas} onScale={scale} />
           </Container>

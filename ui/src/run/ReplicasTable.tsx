@@ -4,6 +4,7 @@ import Table from "@cloudscape-design/components/table";
 import type { Job } from "../api/types";
 import { Status } from "../components/Status";
 import { formatCost, formatTime, hostDetails, lastSubmission } from "../runs/format";
+import { readiness } from "../service/serving";
 
 /** Each replica's latest submission. */
 export function ReplicasTable({ jobs }: { jobs: Job[] }) {
@@ -19,10 +20,25 @@ export function ReplicasTable({ jobs }: { jobs: Job[] }) {
           id: "status", header: "Status",
           cell: (job) => {
             const submission = lastSubmission(job);
-            return submission ? <Status status={submission.status} terminationReason={submission.termination_reason} /> : "-";
+            if (!submission) return "-";
+            const ready = readiness(submission);
+            return (
+              <div>
+                <Status status={submission.status} terminationReason={submission.termination_reason} />
+                {ready && <Box variant="small" display="block" color="text-body-secondary">{ready}</Box>}
+              </div>
+            );
           },
         },
-        { id: "submission", header: "Submission", cell: (job) => lastSubmission(job)?.submission_num ?? "-" },
+        {
+          id: "submission", header: "Submission",
+          cell: (job) => {
+            const submission = lastSubmission(job);
+            if (!submission) return "-";
+            return submission.deployment_num ? `${submission.submission_num} (deployment ${submission.deployment_num})`
+              : submission.submission_num;
+          },
+        },
         {
           id: "host", header: "Host",
           cell: (job) => {
