@@ -42,3 +42,11 @@ def test_a_service_page_shows_its_url_readiness_and_autoscaling(page: Page, depl
     screenshot(page, "service-run-page")
     api.ok("runs/stop", {"runs_names": [run["id"]], "abort": True})
     api.wait_finished(name)
+
+    # A fixed count: no "between 4 and 4" control, but how to make it scalable.
+    fixed = api.apply(service(f"{name}-fixed", replicas=4, resources={"cpu": 0.01, "memory": "16MB"}))
+    page.goto(f"/projects/main/runs/{name}-fixed?id={fixed['id']}")
+    expect(page.get_by_test_id("scale-fixed")).to_have_text(
+        "Fixed at 4 replicas. To scale it, apply it with a range (for example replicas: 4..6).", timeout=LIVE)
+    expect(page.get_by_role("button", name="Scale", exact=True)).to_have_count(0)
+    api.ok("runs/stop", {"runs_names": [fixed["id"]], "abort": True})

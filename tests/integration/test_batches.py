@@ -90,11 +90,16 @@ def batch_operations(deployment: DurastackProcesses) -> list[tuple[int, int, int
     return asyncio.run(describe())
 
 
-@pytest.mark.timeout(900)  # five rounds of 200 runs on two cores: about 3 minutes
+# Each round submits 200 runs, has some running and some waiting for capacity, and stops them all
+# with one request. Five rounds ran for a while and never lost a stop; two keep the CI within bounds.
+ROUNDS = 2
+
+
+@pytest.mark.timeout(900)  # two rounds of 200 runs on two cores: about 1.5 minutes, 4 beside another test
 def test_one_request_stops_200_runs_in_every_state_and_none_is_lost(deploy: Deploy) -> None:
     deployment = deploy(cpus=10, memory="64GB")
     api = deployment.client()
-    for round_num in range(5):
+    for round_num in range(ROUNDS):
         names = submit_mixed(api, f"r{round_num}")
         states = wait_for_states(api, {"running", "pending"})
         assert {"running", "pending"} <= states, states
@@ -115,7 +120,7 @@ def test_one_request_stops_200_runs_in_every_state_and_none_is_lost(deploy: Depl
     # Each request went out as one Temporal batch operation, which reached every run whose
     # workflow had started (the just-submitted ones got their own signals).
     operations = batch_operations(deployment)
-    assert len(operations) == 5
+    assert len(operations) == ROUNDS
     assert all(runs >= 100 and delivered == runs and failed == 0 for runs, delivered, failed in operations), operations
 
 

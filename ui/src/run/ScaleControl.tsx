@@ -1,9 +1,10 @@
+import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import FormField from "@cloudscape-design/components/form-field";
 import Input from "@cloudscape-design/components/input";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import { useState } from "react";
-import type { ReplicaRange } from "../runs/format";
+import { fixedReplicasHint, type ReplicaRange } from "../runs/format";
 
 interface Props {
   range: ReplicaRange;
@@ -11,12 +12,15 @@ interface Props {
   onScale: (replicas: number) => Promise<void>;
 }
 
-/** A service's replica count, within its configured range (the server checks it again). */
+/** A service's replica count, within its configured range (the server checks it again); a fixed
+ * count says how to make it scalable instead. */
 export function ScaleControl({ range, desired, onScale }: Props) {
   const [value, setValue] = useState(String(desired));
   const [busy, setBusy] = useState(false);
   const replicas = Number(value);
   const valid = value.trim() !== "" && Number.isInteger(replicas) && replicas >= range.min && replicas <= range.max;
+  const fixed = fixedReplicasHint(range);
+  if (fixed) return <Box data-testid="scale-fixed">{fixed}</Box>;
   const scale = async (): Promise<void> => {
     setBusy(true);
     try {

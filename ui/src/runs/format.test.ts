@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../api/types";
-import { formatCost, hostDetails, replicaRange, replicasLabel, runHosts } from "./format";
+import { fixedReplicasHint, formatCost, hostDetails, replicaRange, replicasLabel, runHosts } from "./format";
 
 const job = (replica_num: number, ...hosts: (string | null)[]): Job => ({
   replica_num,
@@ -52,6 +52,18 @@ describe("small formats", () => {
     expect(replicasLabel({ running_replicas: 1, desired_replicas: 3 })).toBe("1/3");
     expect(formatCost(0)).toBe("$0.00");
     expect(formatCost(1.5)).toBe("$1.50");
-    expect(formatCost(0.0012)).toBe("$0.0012");
+    expect(formatCost(0.04)).toBe("$0.04");
+    // Never "$0.0045" beside "$0.04", nor "$0.0000" for a run that has cost something.
+    expect(formatCost(0.0045)).toBe("<$0.01");
+    expect(formatCost(0.006)).toBe("$0.01");
+    expect(formatCost(0.0012)).toBe("<$0.01");
+    expect(formatCost(0.00001)).toBe("<$0.01");
+  });
+
+  it("explains a fixed replica count instead of offering a scale between 4 and 4", () => {
+    expect(fixedReplicasHint({ min: 4, max: 4 })).toBe(
+      "Fixed at 4 replicas. To scale it, apply it with a range (for example replicas: 4..6).");
+    expect(fixedReplicasHint({ min: 1, max: 1 })).toMatch(/^Fixed at 1 replica\. /);
+    expect(fixedReplicasHint({ min: 1, max: 4 })).toBeNull();
   });
 });

@@ -8,8 +8,11 @@ export function formatTime(iso: string | null): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+/** Dollars with cents, the same precision everywhere; what is more than nothing but less than a
+ * cent says so instead of rounding to "$0.00" or growing more digits than its neighbours. */
 export function formatCost(dollars: number): string {
-  return `$${dollars.toFixed(dollars !== 0 && Math.abs(dollars) < 0.01 ? 4 : 2)}`;
+  if (dollars > 0 && dollars < 0.005) return "<$0.01";
+  return `$${dollars.toFixed(2)}`;
 }
 
 export const lastSubmission = (job: Job): JobSubmission | undefined => job.job_submissions.at(-1);
@@ -36,6 +39,14 @@ export const replicasLabel = (run: Pick<Run, "running_replicas" | "desired_repli
 export interface ReplicaRange {
   min: number;
   max: number;
+}
+
+/** Why a service can't be scaled by hand when its range is a single count, and how to change that;
+ * null when it can. */
+export function fixedReplicasHint(range: ReplicaRange): string | null {
+  if (range.min !== range.max) return null;
+  return `Fixed at ${range.max} replica${range.max === 1 ? "" : "s"}. To scale it, apply it with a range ` +
+    `(for example replicas: ${range.max}..${range.max + 2}).`;
 }
 
 /** A service's `replicas` (N, "min..max" or {min, max}); null for a task or a value it cannot read. */
