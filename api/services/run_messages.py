@@ -7,9 +7,10 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from pydantic import BaseModel
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
@@ -22,6 +23,8 @@ from store.models import RunModel
 from workflows.messages import DEPLOY_UPDATE, SCALE_UPDATE, DeployCommand, DeployResult, ScaleCommand, ScaleResult
 
 log = structlog.get_logger(__name__)
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 MESSAGE_TIMEOUT = timedelta(seconds=10)
 # How many signals one batch request has in flight at once.
@@ -75,12 +78,7 @@ async def signal_batch(client: Client, workflow_ids: Sequence[str], signal: str,
 
 async def scale_run(client: Client, workflow_id: str, command: ScaleCommand) -> ScaleResult:
     """The workflow's own answer; raises ScaleRefused with its reason."""
-    try:
-        return await client.get_workflow_handle(workflow_id).execute_update(
-            SCALE_UPDATE, command, result_type=ScaleResult, rpc_timeout=MESSAGE_TIMEOUT)
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        raise ScaleRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+    return await _update(client, workflow_id, SCALE_UPDATE, command, ScaleResult, ScaleRefused)
 
 
 class DeployRefused(Exception):
@@ -89,12 +87,18 @@ class DeployRefused(Exception):
 
 async def deploy_run(client: Client, workflow_id: str, command: DeployCommand) -> DeployResult:
     """The workflow's own answer; raises DeployRefused with its reason."""
+    return await _update(client, workflow_id, DEPLOY_UPDATE, command, DeployResult, DeployRefused)
+
+
+async def _update(client: Client, workflow_id: str, name: str, command: BaseModel, result_type: type[Answer],
+                  refused: type[Exception]) -> Answer:
+    """A workflow update's answer; its validator's refusal raises `refused` with the reason."""
     try:
         return await client.get_workflow_handle(workflow_id).execute_update(
-            DEPLOY_UPDATE, command, result_type=DeployResult, rpc_timeout=MESSAGE_TIMEOUT)
+            name, command, result_type=result_type, rpc_timeout=MESSAGE_TIMEOUT)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
-        raise DeployRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+        raise refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
 
 
 async def _has_closed(client: Client, workflow_id: str) -> bool:
