@@ -6,6 +6,7 @@ per-run outcome, it doesn't fail the request, which answers 200 even when every 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -16,10 +17,14 @@ from api.errors import ApiError
 from api.schemas import RunOutcome
 from api.services.run_messages import fan_out, scale_run, signal_batch, signal_run
 from core.configuration import ServiceConfiguration, parse_configuration
+from core.run_state import RunState
 from core.scaling import check_replica_count
 from store.models import RunModel
 from store.runs import RunStore
-from workflows.messages import SCALE_SIGNAL, STOP_SIGNAL, ScaleCommand, StopCommand
+from workflows.messages import SCALE_SIGNAL, STATE_QUERY, STOP_SIGNAL, ScaleCommand, StopCommand
+
+QUERY_SECONDS = 2.0
+PROJECTION_WAIT_SECONDS = 5.0
 
 
 class RunCommands:
@@ -88,6 +93,9 @@ class RunCommands:
         deletes every finished run of that name (the caller's own only, unless they manage the
         project), so that the name no longer resolves. A name with an active run is refused."""
         rows, refused = _authorize(access, await self._runs.find(access.project.id, references))
+        for reference, found in list(rows.items()):
+            if found.active and await self._finished_in_workflow(found):
+                rows[reference] = await self._final_projection(access.project.id, found)
         outcomes: list[RunOutcome] = []
         by_id: list[str] = []
         owner_filter = None if access.actor.manages_project else access.user.id
@@ -108,6 +116,26 @@ class RunCommands:
                 outcomes.append(RunOutcome(run_name=row.run_name, id=row.id, outcome="deleted"))
         await self._runs.mark_deleted(by_id)
         return outcomes
+
+
+    async def _finished_in_workflow(self, row: RunModel) -> bool:
+        """Whether the run's workflow says it has finished: `runs/get` answers from the workflow,
+        so a run shown finished may be a moment ahead of its final projection write."""
+        try:
+            async with asyncio.timeout(QUERY_SECONDS):
+                state = await self._client.get_workflow_handle(row.workflow_id).query(STATE_QUERY, result_type=RunState)
+        except Exception:  # no answer: the row decides
+            return False
+        return state.status.is_finished
+
+    async def _final_projection(self, project_id: str, row: RunModel) -> RunModel:
+        """The row once the workflow's final projection has landed (it writes it before it
+        returns), or as it is after PROJECTION_WAIT_SECONDS."""
+        deadline = asyncio.get_running_loop().time() + PROJECTION_WAIT_SECONDS
+        while row.active and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+            row = (await self._runs.find(project_id, [row.id])).get(row.id, row)
+        return row
 
 
 def _authorize(access: ProjectAccess, rows: dict[str, RunModel]) -> tuple[dict[str, RunModel], dict[str, RunModel]]:
