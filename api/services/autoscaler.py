@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from temporalio.client import Client
 
-from api.services.run_messages import ScaleRefused, scale_run
+from api.services.periodic import every
+from api.services.run_messages import ScaleRefused, query_run_state, scale_run
 from core.autoscaling import WAKE_REASON, LastScale, ScaleDecision, decide, last_scale_from_events, wanted_replicas
-from core.run_state import RunState
 from store.autoscaled_runs import AutoscaledRun, AutoscaledRuns
 from store.leader_lock import LeaderLock
 from store.traffic import TrafficStore
-from workflows.messages import STATE_QUERY, ScaleCommand
+from workflows.messages import ScaleCommand
 
 log = structlog.get_logger(__name__)
 
@@ -105,13 +105,9 @@ class Autoscaler:
         if run is None:
             return
         bound = log.bind(run_id=run.id, run_name=run.run_name)
-        try:
-            async with asyncio.timeout(QUERY_TIMEOUT.total_seconds()):
-                state = await self._client.get_workflow_handle(run.workflow_id).query(
-                    STATE_QUERY, result_type=RunState, rpc_timeout=QUERY_TIMEOUT)
-        except Exception as error:
-            bound.warning("could not wake the service: its workflow did not answer", error=str(error))
-            raise WakeFailed(f"run {run.run_name} did not answer: {error}") from None
+        state = await query_run_state(self._client, run.workflow_id, QUERY_TIMEOUT)
+        if state is None:
+            raise WakeFailed(f"run {run.run_name} did not answer")
         if state.desired_replicas > 0:
             return  # someone woke it already
         try:
@@ -129,12 +125,7 @@ class Autoscaler:
 
     async def decide_forever(self) -> None:
         try:
-            while True:
-                await asyncio.sleep(TICK_SECONDS)
-                try:
-                    await self.tick()
-                except Exception:  # the database or Temporal is away: the next round tries again
-                    log.warning("autoscaler round failed", exc_info=True)
+            await every(TICK_SECONDS, self.tick, "autoscaler round failed")
         finally:
             await self._lock.release()
 

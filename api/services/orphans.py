@@ -8,13 +8,13 @@ could take and Temporal has no workflow for it, it is marked failed, freeing the
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.services.periodic import every
 from store.models import RunModel
 from store.runs import RunStore
 
@@ -53,9 +53,4 @@ class OrphanedRuns:
         return sum([await self.fail_if_orphaned(row) for row in rows])
 
     async def sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_EVERY_SECONDS)
-            try:
-                await self.sweep()
-            except Exception:  # the database or Temporal is away: the next sweep tries again
-                log.warning("sweep for runs without a workflow failed", exc_info=True)
+        await every(SWEEP_EVERY_SECONDS, self.sweep, "sweep for runs without a workflow failed")

@@ -9,13 +9,13 @@ terminated, its projection finished, its capacity released; the hosts' sweeps of
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.services.periodic import every
 from core.statuses import RunTerminationReason
 from store.capacity import Capacity
 from store.models import RunModel
@@ -57,9 +57,4 @@ class OverdueAborts:
         return True
 
     async def sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_EVERY_SECONDS)
-            try:
-                await self.sweep()
-            except Exception:  # the database or Temporal is away: the next sweep tries again
-                log.warning("sweep for overdue aborts failed", exc_info=True)
+        await every(SWEEP_EVERY_SECONDS, self.sweep, "sweep for overdue aborts failed")

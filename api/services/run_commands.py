@@ -15,15 +15,13 @@ from temporalio.client import Client
 from api.auth import ProjectAccess
 from api.errors import ApiError
 from api.schemas import RunOutcome
-from api.services.run_messages import fan_out, scale_run, signal_batch, signal_run
+from api.services.run_messages import fan_out, query_run_state, scale_run, signal_batch, signal_run
 from core.configuration import ServiceConfiguration, parse_configuration
-from core.run_state import RunState
 from core.scaling import check_replica_count
 from store.models import RunModel
 from store.runs import RunStore
-from workflows.messages import SCALE_SIGNAL, STATE_QUERY, STOP_SIGNAL, ScaleCommand, StopCommand
+from workflows.messages import SCALE_SIGNAL, STOP_SIGNAL, ScaleCommand, StopCommand
 
-QUERY_SECONDS = 2.0
 PROJECTION_WAIT_SECONDS = 5.0
 
 
@@ -121,12 +119,8 @@ class RunCommands:
     async def _finished_in_workflow(self, row: RunModel) -> bool:
         """Whether the run's workflow says it has finished: `runs/get` answers from the workflow,
         so a run shown finished may be a moment ahead of its final projection write."""
-        try:
-            async with asyncio.timeout(QUERY_SECONDS):
-                state = await self._client.get_workflow_handle(row.workflow_id).query(STATE_QUERY, result_type=RunState)
-        except Exception:  # no answer: the row decides
-            return False
-        return state.status.is_finished
+        state = await query_run_state(self._client, row.workflow_id)
+        return state is not None and state.status.is_finished  # no answer: the row decides
 
     async def _final_projection(self, project_id: str, row: RunModel) -> RunModel:
         """The row once the workflow's final projection has landed (it writes it before it

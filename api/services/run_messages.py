@@ -14,19 +14,29 @@ from pydantic import BaseModel
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import RunOutcome
+from core.run_state import RunState
 from store.models import RunModel
-from workflows.messages import DEPLOY_UPDATE, SCALE_UPDATE, DeployCommand, DeployResult, ScaleCommand, ScaleResult
+from workflows.messages import (
+    DEPLOY_UPDATE,
+    SCALE_UPDATE,
+    STATE_QUERY,
+    DeployCommand,
+    DeployResult,
+    ScaleCommand,
+    ScaleResult,
+)
 
 log = structlog.get_logger(__name__)
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
 MESSAGE_TIMEOUT = timedelta(seconds=10)
+QUERY_TIMEOUT = timedelta(seconds=2)
 # How many signals one batch request has in flight at once.
 FAN_OUT = 64
 # A run's row is written just before its workflow starts; a signal in between waits this long.
@@ -39,6 +49,19 @@ BATCH_OPERATION_MIN_RUNS = 16
 
 class ScaleRefused(Exception):
     pass
+
+
+async def query_run_state(client: Client, workflow_id: str, timeout: timedelta = QUERY_TIMEOUT) -> RunState | None:
+    """The workflow's own state, or None when it doesn't answer within `timeout` (no worker,
+    or a server whose query buffer is full): the caller answers from the projection then. The SDK
+    retries a refused query, so the bound is on the whole call."""
+    try:
+        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+        async with asyncio.timeout(timeout.total_seconds()):
+            return await handle.query(STATE_QUERY, result_type=RunState, rpc_timeout=timeout)
+    except Exception as error:  # the workflow may be unreachable; the projection still answers
+        log.warning("run query failed; answering from the projection", workflow_id=workflow_id, error=str(error))
+        return None
 
 
 async def signal_run(client: Client, workflow_id: str, signal: str, argument: Any) -> None:

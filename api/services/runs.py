@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import uuid
@@ -14,7 +13,7 @@ from typing import Any
 
 import structlog
 from pydantic import TypeAdapter
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import ProjectAccess
@@ -36,7 +35,7 @@ from api.schemas import (
 )
 from api.services.lookup import find_run
 from api.services.orphans import OrphanedRuns
-from api.services.run_messages import DeployRefused, deploy_run
+from api.services.run_messages import DeployRefused, deploy_run, query_run_state
 from core import search_attributes
 from core.configuration import (
     RUN_NAME_PATTERN,
@@ -54,11 +53,10 @@ from store.accounts import Accounts, User
 from store.code import CodeStore
 from store.models import RunModel
 from store.runs import ActiveRunExists, NewRun, RunCursor, RunFilters, RunStore
-from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, STATE_QUERY, DeployCommand, RunWorkflowInput
+from workflows.messages import CURRENT_WORKFLOW_VERSION, RUN_WORKFLOW, DeployCommand, RunWorkflowInput
 
 log = structlog.get_logger(__name__)
 
-QUERY_TIMEOUT = timedelta(seconds=2)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
 # How many signals one batch request has in flight at once.
 FAN_OUT = 64
@@ -220,17 +218,7 @@ class RunService:
         return self._from_state(state, source=source, deleted=row.deleted, compacted=compacted)
 
     async def query_state(self, workflow_id: str) -> RunState | None:
-        """The workflow's own state, or None when it doesn't answer within QUERY_TIMEOUT (no worker,
-        or a server whose query buffer is full): the caller answers from the projection then, and
-        says so. The SDK retries a refused query, so the bound is on the whole call."""
-        try:
-            handle: WorkflowHandle[Any, Any] = self._client.get_workflow_handle(workflow_id)
-            async with asyncio.timeout(QUERY_TIMEOUT.total_seconds()):
-                return await handle.query(STATE_QUERY, result_type=RunState, rpc_timeout=QUERY_TIMEOUT)
-        except Exception as error:  # the workflow may be unreachable; the projection still answers
-            log.warning("run query failed; answering from the projection", workflow_id=workflow_id,
-                        error=str(error))
-            return None
+        return await query_run_state(self._client, workflow_id)
 
     async def list_runs(self, access: ProjectAccess, request: ListRunsRequest) -> list[Run]:
         return await self._list({access.project.id: access.project.name}, request)

@@ -7,7 +7,6 @@ process's id, so that the autoscaler sums what every API process saw (store/traf
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections import defaultdict
@@ -15,6 +14,7 @@ from collections.abc import Callable
 
 import structlog
 
+from api.services.periodic import every
 from store.traffic import TrafficStore
 
 log = structlog.get_logger(__name__)
@@ -51,10 +51,5 @@ class TrafficCounter:
         return sum(pending.values())
 
     async def flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_SECONDS)
-            try:
-                await self.flush()
-            except Exception:  # the database is away: the counts wait for the next flush
-                log.warning("request counts could not be written; kept for the next flush",
-                            process_id=self.process_id, exc_info=True)
+        await every(FLUSH_EVERY_SECONDS, self.flush, "request counts could not be written; kept for the next flush",
+                    process_id=self.process_id)
