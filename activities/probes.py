@@ -41,6 +41,18 @@ class ProbeActivities:
     async def probe_replica(self, request: ProbeRequest) -> None:
         """Runs until cancelled (the replica stops) or the run has ended."""
         bound = log.bind(run_id=request.run_id, replica_num=request.replica_num, submission_id=request.submission_id)
+        try:
+            await self._probe_forever(request, bound)
+        except asyncio.CancelledError:
+            # The execution that started it is gone (the run continued as new, whose execution
+            # starts its own prober, or ended): nobody waits for an outcome, so no failure is reported.
+            details = activity.cancellation_details()
+            if details is not None and details.not_found:
+                bound.info("prober ends with the execution that started it")
+                return
+            raise
+
+    async def _probe_forever(self, request: ProbeRequest, bound: structlog.typing.FilteringBoundLogger) -> None:
         probes = request.probes
         interval = min((p.interval_seconds for p in probes), default=PORT_CHECK_INTERVAL_SECONDS)
         ready_after = max((p.ready_after for p in probes), default=1)

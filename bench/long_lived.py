@@ -1,12 +1,13 @@
 """A service rescaled many times: how long each workflow history gets, and how big the state stays.
 
-    .venv/bin/python -m bench.long_lived [--rescales 300 1000]
+    .venv/bin/python -m bench.long_lived [--rescales 300 1000] [--log-dir /tmp]
 
 For each count, a fresh embedded stack (SQLite, Temporal dev server) runs the service `web`
 (replicas 1..2, `sleep 600`) until one replica runs, then scales it alternately to 2 and 1 through
 `runs/scale`, one request after the other, and waits until one replica runs again. It then reads
 every execution of the run's workflow id from Temporal: how many executions the run has had
 (continue-as-new), the longest history, and the size of the state each execution started with.
+Each stack's server.log is kept in --log-dir.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,8 +51,8 @@ async def executions(temporal_address: str, workflow_id: str) -> list[tuple[int,
     return [(events, size) for _, events, size in sorted(found)]
 
 
-async def measure(rescales: int) -> list[tuple[str, str, str]]:
-    with EmbeddedStack(cpus=10, memory="8GB") as stack:
+async def measure(rescales: int, log_dir: Path) -> list[tuple[str, str, str]]:
+    with EmbeddedStack(cpus=10, memory="8GB", keep_log=log_dir / f"durastack-bench-long-lived-{rescales}.log") as stack:
         async with client(stack) as http:
             await post(http, "runs/apply", {"run_spec": {"configuration": SERVICE}})
             await wait_for_one_running(http)
@@ -72,7 +74,7 @@ async def measure(rescales: int) -> list[tuple[str, str, str]]:
         ("executions of the workflow (continue-as-new)", str(len(found)), ""),
         ("longest history", f"{max(histories)} events", "< 2,000"),
         ("events, all executions together", str(sum(histories)), ""),
-        ("state each execution started with", f"{min(sizes) / 1024:.1f}–{max(sizes) / 1024:.1f} KiB", "bounded"),
+        ("state each execution started with", f"{min(sizes) / 1024:.1f} to {max(sizes) / 1024:.1f} KiB", "bounded"),
         ("submissions listed by runs/get", f"{submissions} (expected {1 + rescales // 2})", ""),
         *problem_rows(problems),
     ]
@@ -81,9 +83,10 @@ async def measure(rescales: int) -> list[tuple[str, str, str]]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rescales", type=int, nargs="+", default=[300, 1000])
+    parser.add_argument("--log-dir", type=Path, default=Path("/tmp"), help="where the server logs are kept")
     args = parser.parse_args()
     for rescales in args.rescales:
-        print_table(f"A service rescaled {rescales} times", await measure(rescales))
+        print_table(f"A service rescaled {rescales} times", await measure(rescales, args.log_dir))
 
 
 if __name__ == "__main__":
