@@ -12,8 +12,8 @@ import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import { useState } from "react";
-import type { ApiClient } from "../api/client";
-import { createMyToken, listMyTokens, listProjects, revokeToken } from "../api/endpoints";
+import { type ApiClient, ApiError } from "../api/client";
+import { createMyToken, getMyUser, listMyTokens, listProjects, revokeToken } from "../api/endpoints";
 import type { IssuedTokenInfo, TokenInfo, UserInfo } from "../api/types";
 import { FormModal } from "../components/FormModal";
 import { NewTokenAlert } from "../components/NewTokenAlert";
@@ -50,6 +50,10 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
     setBusy(true);
     try {
       await revokeToken(api, token.id);
+      if (await signedInWithRevoked(api)) {
+        window.location.reload(); // the session finds its token revoked and asks to sign in again
+        return;
+      }
       flash.show({ type: "success", header: `Revoked token ${tokenLabel(token)}: requests with it are refused`,
         problems: [] });
     } catch (error) {
@@ -69,7 +73,7 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
         <NewTokenAlert header={`Token ${tokenLabel(issued)} created`} secret={issued.token}
           onDismiss={() => setIssued(null)} />
       )}
-      <Container header={<Header variant="h2">User</Header>}>
+      <Container header={<Header variant="h2">User</Header>} data-testid="profile-user">
         <KeyValuePairs columns={4} items={[
           { label: "Username", value: user.username },
           { label: "Global role", value: user.global_role },
@@ -135,3 +139,13 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
 }
 
 const tokenLabel = (token: TokenInfo): string => token.name || "(unnamed)";
+
+/** Whether the token this browser signed in with is the one just revoked. */
+async function signedInWithRevoked(api: ApiClient): Promise<boolean> {
+  try {
+    await getMyUser(api);
+    return false;
+  } catch (error) {
+    return error instanceof ApiError && error.status === 401;
+  }
+}

@@ -94,7 +94,7 @@ export function ProjectsPage({ api, user }: { api: ApiClient; user: UserInfo }) 
         selectedItems={selected ? [selected] : []}
         onSelectionChange={({ detail }) => setSelectedName(detail.selectedItems[0]?.project_name ?? null)}
         ariaLabels={{ itemSelectionLabel: (_, project) => `Select project ${project.project_name}`,
-          selectionGroupLabel: "Projects" }}
+          selectionGroupLabel: "Projects", tableLabel: "Projects" }}
         empty={<Box textAlign="center">You are not a member of any project</Box>}
         header={
           <Header variant="awsui-h1-sticky" counter={projects.data ? `(${projects.data.length})` : undefined}
@@ -202,7 +202,7 @@ function MembersTable({ api, project, caller, flash, onChanged }: {
         selectedItems={selected ? [selected] : []}
         onSelectionChange={({ detail }) => setSelectedName(detail.selectedItems[0]?.username ?? null)}
         ariaLabels={{ itemSelectionLabel: (_, member) => `Select member ${member.username}`,
-          selectionGroupLabel: `Members of ${name}` }}
+          selectionGroupLabel: `Members of ${name}`, tableLabel: `Members of ${name}` }}
         empty={<Box textAlign="center">No members</Box>}
         header={
           <Header variant="h2" counter={`(${project.members.length})`}
