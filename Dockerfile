@@ -6,7 +6,7 @@ FROM node:22-slim AS ui
 WORKDIR /ui
 COPY ui/package.json ui/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
-COPY ui/index.html ui/vite.config.ts ui/tsconfig.json ./
+COPY ui/index.html ui/vite.config.ts ui/precompress.ts ui/tsconfig.json ./
 COPY ui/src/ src/
 RUN npm run build
 

@@ -11,6 +11,7 @@ from api.account_schemas import (
     CreateProjectRequest,
     CreateTokenRequest,
     CreateUserRequest,
+    DeleteProjectsRequest,
     IssuedTokenInfo,
     ListTokensRequest,
     ProjectInfo,
@@ -93,6 +94,15 @@ class ProjectsController(Controller):
     async def create(self, caller: User, data: CreateProjectRequest,
                      project_service: ProjectService) -> ProjectWithMembers:
         return await project_service.create_project(caller, data.project_name)
+
+    @post("/delete", status_code=HTTP_200_OK,
+          summary="Delete projects (their admins; global admins): all or nothing",
+          description="A project with active runs or fleets is refused (409): stop or delete them first. "
+                      "A deleted project's name is free again; its runs stay in the database.",
+          dependencies={"caller": Provide(authenticate)}, responses=error_responses(403, 404, 409))
+    async def delete(self, caller: User, data: DeleteProjectsRequest,
+                     project_service: ProjectService) -> list[ProjectInfo]:
+        return await project_service.delete_projects(caller, data.projects_names)
 
     @post("/{project_name:str}/get", status_code=HTTP_200_OK, summary="A project and its members",
           dependencies={"access": Provide(provide_access)}, responses=NOT_FOUND_ERRORS)

@@ -43,6 +43,10 @@ class CreateProjectRequest(_Request):
     project_name: ProjectName
 
 
+class DeleteProjectsRequest(_Request):
+    projects_names: list[ProjectName] = Field(min_length=1, max_length=100)
+
+
 class MemberSetting(_Request):
     username: UserName
     project_role: ProjectRole
@@ -68,6 +72,8 @@ class TokenInfo(BaseModel):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="when a request last carried it, to the minute; "
+                                                      "null: never")
 
 
 class IssuedTokenInfo(TokenInfo):

@@ -10,8 +10,8 @@ from typing import Any, TypeAlias
 from rich.table import Table
 
 from cli.api_client import ApiClient
-from cli.client_command import add_client_parser, with_client
-from cli.output import print_line, relative_time, stdout_console
+from cli.client_command import EXIT_FAILURE, add_client_parser, confirm, stdin_is_terminal, with_client
+from cli.output import print_error, print_line, relative_time, stdout_console
 
 GLOBAL_ROLES = ("admin", "user")
 PROJECT_ROLES = ("admin", "manager", "user")
@@ -73,6 +73,12 @@ def _register_projects(projects: Subcommands) -> None:
     _handle(add_client_parser(projects, "list", "list your projects (every project for a global admin)"),
             _list_projects)
 
+    delete = add_client_parser(projects, "delete", "delete projects (their admins; global admins)",
+                               "refused while a project has active runs or fleets; its name is free again")
+    delete.add_argument("project_names", metavar="PROJECT", nargs="+")
+    delete.add_argument("-y", "--yes", action="store_true", help="don't ask for confirmation")
+    _handle(delete, _delete_projects)
+
     members = add_client_parser(projects, "members", "list a project's members and their roles")
     members.add_argument("project_name", metavar="PROJECT")
     _handle(members, _members)
@@ -125,8 +131,9 @@ def _create_token(client: ApiClient, args: argparse.Namespace) -> int:
 
 
 def _list_tokens(client: ApiClient, args: argparse.Namespace) -> int:
-    _print_table(("ID", "USER", "NAME", "CREATED"), ((token["id"], token["username"], token["name"], _when(token))
-                                                     for token in client.list_tokens(args.user)))
+    _print_table(("ID", "USER", "NAME", "CREATED", "LAST USED"),
+                 ((token["id"], token["username"], token["name"], _when(token), _last_used(token))
+                  for token in client.list_tokens(args.user)))
     return 0
 
 
@@ -146,6 +153,20 @@ def _list_projects(client: ApiClient, _: argparse.Namespace) -> int:
     _print_table(("PROJECT", "YOUR ROLE", "CREATED"),
                  ((project["project_name"], project["project_role"] or "-", _when(project))
                   for project in client.list_projects()))
+    return 0
+
+
+def _delete_projects(client: ApiClient, args: argparse.Namespace) -> int:
+    names = ", ".join(args.project_names)
+    if not args.yes:
+        if not stdin_is_terminal():
+            print_error("not asking for confirmation without a terminal; pass -y to delete without asking")
+            return EXIT_FAILURE
+        if not confirm(f"Delete project{'s' if len(args.project_names) > 1 else ''} {names}? "
+                       "Its members lose access to its runs' history."):
+            return EXIT_FAILURE
+    for project in client.delete_projects(args.project_names):
+        print_line(f"deleted project {project['project_name']}")
     return 0
 
 
@@ -189,3 +210,8 @@ def _print_table(columns: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> N
 
 def _when(item: dict[str, Any]) -> str:
     return relative_time(datetime.fromisoformat(item["created_at"]), datetime.now(UTC))
+
+
+def _last_used(token: dict[str, Any]) -> str:
+    used = token.get("last_used_at")
+    return relative_time(datetime.fromisoformat(used), datetime.now(UTC)) if used else "never"

@@ -138,6 +138,9 @@ class ApiClient:
     def create_project(self, project_name: str) -> dict[str, Any]:
         return self.post_outside_project("projects/create", {"project_name": project_name})
 
+    def delete_projects(self, project_names: list[str]) -> list[dict[str, Any]]:
+        return self.post_outside_project("projects/delete", {"projects_names": project_names})
+
     def get_project(self, project_name: str) -> dict[str, Any]:
         return self.post_outside_project(f"projects/{quote(project_name, safe='')}/get", {})
 

@@ -56,6 +56,11 @@ def may_manage_users(actor: Actor) -> bool:
     return actor.is_global_admin
 
 
+def may_delete_project(actor: Actor) -> bool:
+    """Deleting a project takes its members' access to its runs' history: its admins' call."""
+    return actor.administers_project
+
+
 def may_manage_tokens_of(actor: Actor, *, is_self: bool) -> bool:
     return is_self or actor.is_global_admin
 

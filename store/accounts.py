@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.roles import Actor, GlobalRole, ProjectRole, member_change_refusal
+from core.roles import Actor, GlobalRole, ProjectRole, may_delete_project, member_change_refusal
+from core.statuses import FleetStatus
 from store.database import Database
-from store.models import MemberModel, ProjectModel, TokenModel, UserModel, utcnow
+from store.models import FleetModel, MemberModel, ProjectModel, RunModel, TokenModel, UserModel, utcnow
 
 DEFAULT_PROJECT = "main"
 ADMIN_USER = "admin"
+# A token's last use is written at most this often: a write on every request would be too many.
+LAST_USED_PRECISION = timedelta(minutes=1)
+_FINISHED_FLEETS = (FleetStatus.TERMINATED.value, FleetStatus.FAILED.value)
 
 
 def hash_token(token: str) -> str:
@@ -55,6 +59,7 @@ class Token:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,20 @@ class MemberChangeRefused(Exception):
     pass
 
 
+class UnknownProjects(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+class ProjectDeleteRefused(Exception):
+    pass
+
+
+class ProjectInUse(Exception):
+    """Active runs or fleets would outlive their project: they must be stopped or deleted first."""
+
+
 def _user(row: UserModel) -> User:
     return User(row.id, row.name, GlobalRole(row.global_role), row.created_at)
 
@@ -96,7 +115,7 @@ def _project(row: ProjectModel) -> Project:
 
 
 def _token(row: TokenModel, user_name: str) -> Token:
-    return Token(row.id, user_name, row.name, row.created_at, row.revoked_at)
+    return Token(row.id, user_name, row.name, row.created_at, row.revoked_at, row.last_used_at)
 
 
 def _new_token_row(user_id: str, name: str) -> tuple[TokenModel, str]:
@@ -113,13 +132,29 @@ class Accounts:
     # -- users ----------------------------------------------------------------------------------
 
     async def user_by_token(self, token: str) -> User | None:
-        """Read on every request, so that a revoked token is refused from the next request on."""
+        """Read on every request, so that a revoked token is refused from the next request on.
+        Marks the token used, to the minute."""
         async with self._db.read() as session:
-            row = (await session.execute(
-                select(UserModel).join(TokenModel, TokenModel.user_id == UserModel.id)
+            found = (await session.execute(
+                select(UserModel, TokenModel.id, TokenModel.last_used_at)
+                .join(TokenModel, TokenModel.user_id == UserModel.id)
                 .where(TokenModel.token_hash == hash_token(token), TokenModel.revoked_at.is_(None))
-            )).scalar_one_or_none()
-        return _user(row) if row else None
+            )).one_or_none()
+        if found is None:
+            return None
+        row, token_id, last_used_at = found
+        now = utcnow()
+        if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
+            await self._mark_used(token_id, now)
+        return _user(row)
+
+    async def _mark_used(self, token_id: str, now: datetime) -> None:
+        # Conditional, so that a burst of requests (a page load) writes the time once.
+        async with self._db.write() as session:
+            await session.execute(update(TokenModel).where(
+                TokenModel.id == token_id,
+                or_(TokenModel.last_used_at.is_(None), TokenModel.last_used_at <= now - LAST_USED_PRECISION))
+                .values(last_used_at=now))
 
     async def user_by_name(self, name: str) -> User | None:
         async with self._db.read() as session:
@@ -213,7 +248,7 @@ class Accounts:
             found = (await session.execute(
                 select(ProjectModel, MemberModel.project_role)
                 .outerjoin(MemberModel, (MemberModel.project_id == ProjectModel.id) & (MemberModel.user_id == user.id))
-                .where(ProjectModel.name == project_name))).one_or_none()
+                .where(ProjectModel.name == project_name, ProjectModel.deleted_at.is_(None)))).one_or_none()
         if found is None:
             return None
         project, role = found
@@ -226,6 +261,7 @@ class Accounts:
         statement = (select(ProjectModel, MemberModel.project_role)
                      .outerjoin(MemberModel, (MemberModel.project_id == ProjectModel.id)
                                 & (MemberModel.user_id == user.id))
+                     .where(ProjectModel.deleted_at.is_(None))
                      .order_by(ProjectModel.created_at, ProjectModel.name))
         if not user.is_global_admin:
             statement = statement.where(MemberModel.user_id.is_not(None))
@@ -244,6 +280,38 @@ class Accounts:
         except IntegrityError:
             raise NameTaken(f"project {name} already exists") from None
         return _project(project)
+
+    async def delete_projects(self, names: Sequence[str], by: User) -> list[Project]:
+        """Deletes the named projects if `by` may delete every one of them and none has active runs
+        or fleets, all or nothing; answers them as they were.
+
+        A deleted project loses its members and its name (its row stays, renamed, for its runs'
+        history), so a new project may take the name."""
+        names = list(dict.fromkeys(names))
+        async with self._db.write() as session:
+            rows = {row.name: row for row in (await session.execute(
+                select(ProjectModel).where(ProjectModel.name.in_(names), ProjectModel.deleted_at.is_(None))
+                .with_for_update())).scalars()}
+            roles = {project_id: ProjectRole(role) for project_id, role in (await session.execute(
+                select(MemberModel.project_id, MemberModel.project_role).where(
+                    MemberModel.user_id == by.id, MemberModel.project_id.in_([row.id for row in rows.values()]))))}
+            # Outside a project it is exactly as missing as one that doesn't exist.
+            missing = [name for name in names
+                       if name not in rows or (rows[name].id not in roles and not by.is_global_admin)]
+            if missing:
+                raise UnknownProjects(missing)
+            for name in names:
+                if not may_delete_project(Actor(by.global_role, roles.get(rows[name].id))):
+                    raise ProjectDeleteRefused(f"only a project admin may delete project {name}")
+            await _refuse_projects_in_use(session, rows)
+            deleted = [_project(rows[name]) for name in names]
+            now = utcnow()
+            for row in rows.values():
+                row.name, row.deleted_at = f"{row.name}~deleted~{row.id}", now
+                for member in (await session.execute(
+                        select(MemberModel).where(MemberModel.project_id == row.id))).scalars():
+                    await session.delete(member)
+        return deleted
 
     async def members(self, project: Project) -> list[Member]:
         async with self._db.read() as session:
@@ -318,6 +386,23 @@ class Accounts:
                 session.add(project)
                 await session.flush()
                 session.add(MemberModel(project_id=project.id, user_id=admin.id, project_role=ProjectRole.ADMIN.value))
+
+
+async def _refuse_projects_in_use(session: AsyncSession, projects: Mapping[str, ProjectModel]) -> None:
+    """Raises ProjectInUse naming the first project with active runs or fleets, and them."""
+    by_id = {row.id: name for name, row in projects.items()}
+    runs = (await session.execute(select(RunModel.project_id, RunModel.run_name).where(
+        RunModel.project_id.in_(by_id), RunModel.active.is_(True)).order_by(RunModel.run_name))).all()
+    fleets = (await session.execute(select(FleetModel.project_id, FleetModel.name).where(
+        FleetModel.project_id.in_(by_id), FleetModel.status.not_in(_FINISHED_FLEETS))
+        .order_by(FleetModel.name))).all()
+    for project_id, name in by_id.items():
+        active = [run_name for owner, run_name in runs if owner == project_id]
+        if active:
+            raise ProjectInUse(f"project {name} has active runs ({', '.join(active)}): stop them first")
+        live = [fleet for owner, fleet in fleets if owner == project_id]
+        if live:
+            raise ProjectInUse(f"project {name} has fleets ({', '.join(live)}): delete them first")
 
 
 async def _users_by_name(session: AsyncSession, names: list[str]) -> dict[str, UserModel]:

@@ -68,6 +68,8 @@ class TokenModel(Base):
     name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Written at most once a minute per token (store/accounts.py): a write per request would be too many.
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ProjectModel(Base):
@@ -75,6 +77,8 @@ class ProjectModel(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A deleted project keeps its row for its runs' history, renamed so that its name is free again.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class MemberModel(Base):

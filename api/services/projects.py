@@ -10,7 +10,17 @@ from api.account_schemas import Member, MemberSetting, ProjectInfo, ProjectWithM
 from api.auth import ProjectAccess
 from api.errors import Conflict, Forbidden, NotFound
 from core.roles import ProjectRole
-from store.accounts import Accounts, MemberChangeRefused, NameTaken, Project, UnknownUsers, User
+from store.accounts import (
+    Accounts,
+    MemberChangeRefused,
+    NameTaken,
+    Project,
+    ProjectDeleteRefused,
+    ProjectInUse,
+    UnknownProjects,
+    UnknownUsers,
+    User,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +39,21 @@ class ProjectService:
             raise Conflict(str(error)) from None
         log.info("project created", project=project_name, by=caller.name)
         return await self._with_members(project, caller)
+
+    async def delete_projects(self, caller: User, project_names: Sequence[str]) -> list[ProjectInfo]:
+        """All or nothing: the projects as they were, with the caller's role in them."""
+        roles = {project.name: role for project, role in await self._accounts.list_projects(caller)}
+        try:
+            deleted = await self._accounts.delete_projects(project_names, caller)
+        except UnknownProjects as error:
+            names = error.names
+            raise NotFound(f"project{'s' if len(names) > 1 else ''} {', '.join(names)} not found") from None
+        except ProjectDeleteRefused as refusal:
+            raise Forbidden(f"forbidden: {refusal}") from None
+        except ProjectInUse as error:
+            raise Conflict(str(error)) from None
+        log.info("projects deleted", projects=[project.name for project in deleted], by=caller.name)
+        return [project_info(project, roles.get(project.name)) for project in deleted]
 
     async def get_project(self, access: ProjectAccess) -> ProjectWithMembers:
         return await self._with_members(access.project, access.user)

@@ -82,7 +82,7 @@ def user_info(user: User) -> UserInfo:
 
 def token_info(token: Token) -> TokenInfo:
     return TokenInfo(id=token.id, username=token.user_name, name=token.name, created_at=token.created_at,
-                     revoked_at=token.revoked_at)
+                     revoked_at=token.revoked_at, last_used_at=token.last_used_at)
 
 
 def issued_token_info(issued: IssuedToken) -> IssuedTokenInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from store.accounts import hash_token
 from store.database import Database
 from store.models import TokenModel
-from tests.support.durastack import REPO, DurastackProcesses
+from tests.support.durastack import REPO, ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -159,12 +160,77 @@ def test_projects_and_members(deployment: DurastackProcesses) -> None:
     assert ok(deployment, heidi, "projects/team/get", {})["project_role"] == "admin"
 
 
+def test_listed_tokens_say_when_they_were_last_used(deployment: DurastackProcesses) -> None:
+    kate = create_user(deployment, "kate")
+    spare = ok(deployment, kate, "users/tokens/create", {"name": "spare"})
+    assert spare["last_used_at"] is None
+    before = datetime.now(UTC)
+    listed = {token["name"]: token for token in ok(deployment, kate, "users/tokens/list", {})}
+    # This very request used the first token; the spare one was never sent.
+    assert listed["first token"]["last_used_at"] is not None
+    assert datetime.fromisoformat(listed["first token"]["last_used_at"]) >= before - timedelta(seconds=1)
+    assert listed["spare"]["last_used_at"] is None
+    assert all("token" not in token for token in listed.values())
+
+    ok(deployment, spare["token"], "users/get_my_user", {})
+    used = {token["name"]: token for token in ok(deployment, kate, "users/tokens/list", {})}["spare"]
+    assert before - timedelta(seconds=1) <= datetime.fromisoformat(used["last_used_at"]) <= datetime.now(UTC)
+    # Written to the minute: a burst of requests doesn't move it.
+    ok(deployment, spare["token"], "users/get_my_user", {})
+    again = {token["name"]: token for token in ok(deployment, kate, "users/tokens/list", {})}["spare"]
+    assert again["last_used_at"] == used["last_used_at"]
+
+
+def test_deleting_projects(deployment: DurastackProcesses) -> None:
+    admin = deployment.token
+    liam, mia, noah = (create_user(deployment, name) for name in ("liam", "mia", "noah"))
+    ok(deployment, liam, "projects/create", {"project_name": "doomed"})
+    ok(deployment, liam, "projects/create", {"project_name": "busy"})
+    ok(deployment, liam, "projects/doomed/add_members", {"members": [{"username": "mia", "project_role": "manager"}]})
+
+    delete = "projects/delete"
+    assert refused(deployment, mia, delete, {"projects_names": ["doomed"]}) == (
+        403, "forbidden: only a project admin may delete project doomed")
+    assert refused(deployment, noah, delete, {"projects_names": ["doomed"]}) == (404, "project doomed not found")
+    assert refused(deployment, liam, delete, {"projects_names": ["doomed", "ghost", "nope"]}) == (
+        404, "projects ghost, nope not found")
+    bad = call(deployment, liam, delete, {"projects_names": []})
+    assert (bad.status_code, bad.json()["field"]) == (400, "projects_names")
+
+    # A project with an active run is refused, and so is the whole request (all or nothing).
+    runs = ApiClient(deployment.url, liam, "busy")
+    runs.apply({"type": "task", "name": "sleeper", "commands": ["sleep 300"],
+                "resources": {"cpu": 0.1, "memory": "16MB"}, "stop_duration": "1s"})
+    assert refused(deployment, liam, delete, {"projects_names": ["doomed", "busy"]}) == (
+        409, "project busy has active runs (sleeper): stop them first")
+    assert {"doomed", "busy"} <= {p["project_name"] for p in ok(deployment, liam, "projects/list", {})}
+    runs.ok("runs/stop", {"runs_names": ["sleeper"], "abort": True})
+    runs.wait_finished("sleeper")
+
+    deleted = ok(deployment, liam, delete, {"projects_names": ["doomed", "busy"]})
+    assert [(p["project_name"], p["project_role"]) for p in deleted] == [("doomed", "admin"), ("busy", "admin")]
+    for token in (liam, mia, admin):
+        assert {"doomed", "busy"}.isdisjoint(p["project_name"] for p in ok(deployment, token, "projects/list", {}))
+    assert refused(deployment, admin, "projects/doomed/get", {}) == (404, "project doomed not found")
+    assert refused(deployment, liam, "project/busy/runs/list", {}) == (404, "project busy not found")
+    assert refused(deployment, liam, delete, {"projects_names": ["doomed"]}) == (404, "project doomed not found")
+
+    # The name is free again, for a new project that has nothing of the old one.
+    reborn = ok(deployment, mia, "projects/create", {"project_name": "doomed"})
+    assert reborn["members"] == [{"username": "mia", "project_role": "admin"}]
+    ok(deployment, admin, "projects/create", {"project_name": "busy"})
+    assert ApiClient(deployment.url, admin, "busy").ok("runs/list", {}) == []
+    # A global admin deletes any project, member or not.
+    assert [p["project_role"] for p in ok(deployment, admin, delete, {"projects_names": ["doomed"]})] == [None]
+
+
 ENDPOINTS = [("users/list", {}), ("users/get_my_user", {}), ("users/create", {"username": "x"}),
              ("users/update", {"username": "x", "global_role": "user"}), ("users/tokens/create", {}),
              ("users/tokens/list", {}), ("users/tokens/revoke", {"id": "x"}), ("projects/list", {}),
              ("projects/create", {"project_name": "x"}), ("projects/main/get", {}),
              ("projects/main/add_members", {"members": [{"username": "x", "project_role": "user"}]}),
-             ("projects/main/remove_members", {"usernames": ["x"]})]
+             ("projects/main/remove_members", {"usernames": ["x"]}),
+             ("projects/delete", {"projects_names": ["x"]})]
 
 
 @pytest.mark.parametrize(("path", "body"), ENDPOINTS)
@@ -215,6 +281,15 @@ def test_cli_users_tokens_and_projects(deployment: DurastackProcesses) -> None:
     gone = durastack(deployment, "whoami", token=spare["token"])
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: invalid or revoked token") and len(gone.stderr.splitlines()) == 1
+
+    tokens = durastack(deployment, "token", "list", token=ivan)
+    assert tokens.stdout.splitlines()[0].split() == ["ID", "USER", "NAME", "CREATED", "LAST", "USED"]
+    unasked = durastack(deployment, "project", "delete", "studio", token=ivan)
+    assert (unasked.returncode, unasked.stderr) == (
+        1, "error: not asking for confirmation without a terminal; pass -y to delete without asking\n")
+    deleted = durastack(deployment, "project", "delete", "studio", "-y", token=ivan)
+    assert (deleted.returncode, deleted.stdout) == (0, "deleted project studio\n")
+    assert durastack(deployment, "project", "list", token=ivan).stdout.splitlines()[1:] == []
 
 
 async def _stored_token_hashes(deployment: DurastackProcesses) -> set[str]:

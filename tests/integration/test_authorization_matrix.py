@@ -153,3 +153,64 @@ def _stop_everything(admin: ApiClient) -> None:
         admin.ok("runs/stop", {"runs_names": names, "abort": True})
         for name in names:
             admin.wait_finished(name)
+
+
+# Who may change a project's members and delete it. Each principal acts on a project of its own
+# (made by `project_admin`, with the same members as `lab`): a deletion leaves nothing to act on.
+PROJECT_ACTIONS = ("add_user", "make_admin", "remove_user", "delete")
+FORBIDDEN_STATUS = 403
+PROJECT_MATRIX: dict[str, tuple[int, ...]] = {
+    #                  add_user          make_admin        remove_user       delete
+    "global_admin":   (OK,               OK,               OK,               OK),
+    "project_admin":  (OK,               OK,               OK,               OK),
+    "manager":        (OK,               FORBIDDEN_STATUS, OK,               FORBIDDEN_STATUS),
+    "project_user":   (FORBIDDEN_STATUS, FORBIDDEN_STATUS, FORBIDDEN_STATUS, FORBIDDEN_STATUS),
+    "outsider":       (NOT_FOUND,        NOT_FOUND,        NOT_FOUND,        NOT_FOUND),
+    "bad_token":      (UNAUTHORIZED,) * len(PROJECT_ACTIONS),
+}
+
+
+def test_every_principal_and_action_on_a_projects_members_and_the_project(deployment: DurastackProcesses) -> None:
+    tokens = principals(deployment, "admin-lab", "p")
+    for extra in ("newcomer-p", "grunt-p"):
+        api(deployment, deployment.token, "users/create", {"username": extra})
+    actual: dict[str, tuple[int, ...]] = {}
+    for name in PROJECT_MATRIX:
+        project = f"own-{name.replace('_', '-')}"
+        api(deployment, tokens["project_admin"], "projects/create", {"project_name": project})
+        api(deployment, tokens["project_admin"], f"projects/{project}/add_members", {"members": [
+            *({"username": f"{member}-p", "project_role": role} for member, role in MEMBERS.items()),
+            {"username": "grunt-p", "project_role": "user"}]})
+        requests: dict[str, tuple[str, dict[str, Any]]] = {
+            "add_user": (f"projects/{project}/add_members",
+                         {"members": [{"username": "newcomer-p", "project_role": "user"}]}),
+            "make_admin": (f"projects/{project}/add_members",
+                           {"members": [{"username": "grunt-p", "project_role": "admin"}]}),
+            "remove_user": (f"projects/{project}/remove_members", {"usernames": ["grunt-p"]}),
+            "delete": ("projects/delete", {"projects_names": [project]}),
+        }
+        cells = []
+        for action in PROJECT_ACTIONS:
+            path, body = requests[action]
+            response = httpx.post(f"{deployment.url}/api/{path}", json=body,
+                                  headers={"Authorization": f"Bearer {tokens[name]}"}, timeout=30)
+            if response.status_code == NOT_FOUND:
+                assert response.json()["detail"] == f"project {project} not found", (name, action)
+            cells.append(response.status_code)
+        actual[name] = tuple(cells)
+    wrong = {(name, action): {"actual": actual[name][i], "expected": expected}
+             for name, row in PROJECT_MATRIX.items()
+             for i, (action, expected) in enumerate(zip(PROJECT_ACTIONS, row, strict=True))
+             if actual[name][i] != expected}
+    assert not wrong, f"cells that differ from the matrix: {wrong}"
+
+    # What was refused did not happen; what was allowed did.
+    remaining = {project["project_name"] for project in api(deployment, deployment.token, "projects/list", {})}
+    assert {"own-global-admin", "own-project-admin"}.isdisjoint(remaining)
+    assert {"own-manager", "own-project-user", "own-outsider", "own-bad-token"} <= remaining
+    refused_members = api(deployment, deployment.token, "projects/own-project-user/get", {})["members"]
+    assert {"username": "grunt-p", "project_role": "user"} in refused_members
+    assert "newcomer-p" not in {member["username"] for member in refused_members}
+    managed = {member["username"]: member["project_role"]
+               for member in api(deployment, deployment.token, "projects/own-manager/get", {})["members"]}
+    assert managed.get("newcomer-p") == "user" and "grunt-p" not in managed

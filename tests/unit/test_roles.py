@@ -8,6 +8,7 @@ from core.roles import (
     Actor,
     GlobalRole,
     ProjectRole,
+    may_delete_project,
     may_manage_run,
     may_manage_tokens_of,
     may_manage_users,
@@ -23,20 +24,21 @@ PROJECT_MANAGER = Actor(GlobalRole.USER, MANAGER)
 PROJECT_USER = Actor(GlobalRole.USER, USER)
 OUTSIDER = Actor(GlobalRole.USER)
 
-# actor: (sees the project, manages others' runs, manages users)
+# actor: (sees the project, manages others' runs, manages users, deletes the project)
 ACTORS = {
-    "global admin": (GLOBAL_ADMIN, True, True, True),
-    "project admin": (PROJECT_ADMIN, True, True, False),
-    "project manager": (PROJECT_MANAGER, True, True, False),
-    "project user": (PROJECT_USER, True, False, False),
-    "outsider": (OUTSIDER, False, False, False),
+    "global admin": (GLOBAL_ADMIN, True, True, True, True),
+    "project admin": (PROJECT_ADMIN, True, True, False, True),
+    "project manager": (PROJECT_MANAGER, True, True, False, False),
+    "project user": (PROJECT_USER, True, False, False, False),
+    "outsider": (OUTSIDER, False, False, False, False),
 }
 
 
 @pytest.mark.parametrize("name", ACTORS)
 def test_project_runs_and_users(name: str) -> None:
-    actor, sees, manages_runs, manages_users = ACTORS[name]
+    actor, sees, manages_runs, manages_users, deletes_project = ACTORS[name]
     assert may_see_project(actor) is sees
+    assert may_delete_project(actor) is deletes_project
     assert may_manage_run(actor, is_owner=False) is manages_runs
     assert may_manage_run(actor, is_owner=True) is True
     assert may_manage_users(actor) is manages_users

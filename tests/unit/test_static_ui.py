@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,28 @@ def test_the_build_is_found_in_durastack_ui_dir(dist: Path, monkeypatch: pytest.
     app = Litestar(route_handlers=[static_ui_router()])
     with TestClient(app) as http:
         assert http.get("/runs").text == "<html>the ui</html>"
+
+
+def test_precompressed_files_by_accept_encoding(dist: Path) -> None:
+    """The bodies here are the variants' bytes; tests/integration/test_static_assets.py checks a
+    real build's over real HTTP."""
+    (dist / "assets" / "index-abc.js.gz").write_bytes(gzip.compress(b"console.log(1)"))
+    (dist / "assets" / "index-abc.js.br").write_bytes(b"brotli script")  # httpx passes br through undecoded
+    (dist / "index.html.gz").write_bytes(gzip.compress(b"<html>the ui</html>"))
+    with client(dist) as http:
+        for accept, coding, body in [("gzip, br", "br", b"brotli script"), ("gzip", "gzip", b"console.log(1)")]:
+            response = http.get("/assets/index-abc.js", headers={"Accept-Encoding": accept})
+            assert (response.headers["content-encoding"], response.content) == (coding, body)
+            assert response.headers["vary"] == "Accept-Encoding"
+            assert "javascript" in response.headers["content-type"]
+            assert "immutable" in response.headers["cache-control"]
+        plain = http.get("/assets/index-abc.js", headers={"Accept-Encoding": "identity"})
+        assert (plain.text, plain.headers["vary"]) == ("console.log(1)", "Accept-Encoding")
+        assert "content-encoding" not in plain.headers
+        for path in ("/", "/runs"):
+            index = http.get(path, headers={"Accept-Encoding": "gzip"})
+            assert (index.headers["content-encoding"], index.headers["cache-control"]) == ("gzip", "no-cache"), path
+            assert index.text == "<html>the ui</html>"
+            assert index.headers["content-type"].startswith("text/html")
+        # A file without variants varies by nothing.
+        assert "vary" not in http.get("/favicon.svg", headers={"Accept-Encoding": "gzip"}).headers

@@ -10,6 +10,7 @@ import { useSession } from "./auth/useSession";
 import { SideNav } from "./components/SideNav";
 import { FleetsPage } from "./pages/FleetsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { ProfilePage } from "./pages/ProfilePage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RunDetailsPage } from "./pages/RunDetailsPage";
 import { RunsListPage } from "./pages/RunsListPage";
@@ -44,8 +45,13 @@ export function App() {
             {
               type: "menu-dropdown", text: user.username, description: `global role: ${user.global_role}`,
               iconName: "user-profile",
-              items: [{ id: "signout", text: "Sign out" }],
+              items: [{ id: "profile", text: "Profile", href: "/profile" }, { id: "signout", text: "Sign out" }],
               onItemClick: ({ detail }) => { if (detail.id === "signout") signOut(); },
+              onItemFollow: (event) => {
+                if (event.detail.id !== "profile") return;
+                event.preventDefault(); // in the app, without a reload
+                navigate("/profile");
+              },
             },
           ]}
         />
@@ -72,6 +78,8 @@ function pageOf(route: Route, api: ApiClient, user: UserInfo): ReactNode {
       return <ProjectsPage api={api} user={user} />;
     case "users":
       return <UsersPage api={api} user={user} />;
+    case "profile":
+      return <ProfilePage api={api} user={user} />;
     case "not_found":
       return <NotFoundPage path={route.path} />;
     case "home":

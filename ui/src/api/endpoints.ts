@@ -16,6 +16,7 @@ import type {
   RunSpec,
   UserInfo,
 } from "./types";
+import type { GlobalRole, IssuedTokenInfo, MemberSetting, TokenInfo, UserWithToken } from "./types";
 
 const project = (name: string): string => `/api/project/${encodeURIComponent(name)}`;
 
@@ -75,3 +76,37 @@ export const listInstances = (api: ApiClient, filter: ListInstancesFilter, signa
 /** SSH fleets of a project (project admins and managers): their runs are stopped, then their workers. */
 export const deleteFleets = (api: ApiClient, projectName: string, names: string[]): Promise<Fleet[]> =>
   api.post(`${project(projectName)}/fleets/delete`, { names });
+
+/** Global admins only: a user and their first token (its secret shown this once). */
+export const createUser = (api: ApiClient, username: string, globalRole: GlobalRole): Promise<UserWithToken> =>
+  api.post("/api/users/create", { username, global_role: globalRole });
+
+/** Global admins only; the last global admin can't be demoted (409). */
+export const setGlobalRole = (api: ApiClient, username: string, globalRole: GlobalRole): Promise<UserInfo> =>
+  api.post("/api/users/update", { username, global_role: globalRole });
+
+/** The caller's tokens that still work, oldest first, without their secrets. */
+export const listMyTokens = (api: ApiClient, signal?: AbortSignal): Promise<TokenInfo[]> =>
+  api.post("/api/users/tokens/list", {}, signal);
+
+/** A new token of the caller's; its secret is in the answer only. */
+export const createMyToken = (api: ApiClient, name: string): Promise<IssuedTokenInfo> =>
+  api.post("/api/users/tokens/create", { name });
+
+export const revokeToken = (api: ApiClient, id: string): Promise<TokenInfo> =>
+  api.post("/api/users/tokens/revoke", { id });
+
+/** Anyone may create a project and becomes its admin. */
+export const createProject = (api: ApiClient, projectName: string): Promise<ProjectWithMembers> =>
+  api.post("/api/projects/create", { project_name: projectName });
+
+/** Project admins and global admins; refused (409) while a project has active runs or fleets. */
+export const deleteProjects = (api: ApiClient, projectNames: string[]): Promise<ProjectInfo[]> =>
+  api.post("/api/projects/delete", { projects_names: projectNames });
+
+/** Adds members or changes their role (admins: any role; managers: `user` members only). */
+export const addMembers = (api: ApiClient, projectName: string, members: MemberSetting[]): Promise<ProjectWithMembers> =>
+  api.post(`/api/projects/${encodeURIComponent(projectName)}/add_members`, { members });
+
+export const removeMembers = (api: ApiClient, projectName: string, usernames: string[]): Promise<ProjectWithMembers> =>
+  api.post(`/api/projects/${encodeURIComponent(projectName)}/remove_members`, { usernames });

@@ -373,6 +373,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete projects (their admins; global admins): all or nothing
+         * @description A project with active runs or fleets is refused (409): stop or delete them first. A deleted project's name is free again; its runs stay in the database.
+         */
+        post: operations["ApiProjectsDeleteDelete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_name}/get": {
         parameters: {
             query?: never;
@@ -626,6 +646,10 @@ export interface components {
         DeleteFleetsRequest: {
             names: string[];
         };
+        /** DeleteProjectsRequest */
+        DeleteProjectsRequest: {
+            projects_names: string[];
+        };
         /** DeleteRunsRequest */
         DeleteRunsRequest: {
             runs_names: string[];
@@ -799,6 +823,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             revoked_at: string | null;
+            /** @description when a request last carried it, to the minute; null: never */
+            last_used_at: string | null;
             /** @description the secret, shown this once: the server keeps only its hash */
             token: string;
         };
@@ -1161,6 +1187,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             revoked_at: string | null;
+            /** @description when a request last carried it, to the minute; null: never */
+            last_used_at: string | null;
         };
         /** UpdateUserRequest */
         UpdateUserRequest: {
@@ -2524,6 +2552,84 @@ export interface operations {
             };
             /** @description No token, or a token that is invalid or revoked */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state: a name that is taken, an active run, the last global admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectsDeleteDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteProjectsRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectInfo"][];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

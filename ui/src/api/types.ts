@@ -40,3 +40,11 @@ export type InstanceResources = Schemas["InstanceResources"];
 export type InstanceJob = Schemas["InstanceJob"];
 /** The body of `/api/instances/list`. */
 export type ListInstancesFilter = Schemas["ListInstancesRequest"];
+/** A token as listed: its label, when it was made and last used; never its secret. */
+export type TokenInfo = Schemas["TokenInfo"];
+/** A token just issued, with its secret (`token`), shown this once. */
+export type IssuedTokenInfo = Schemas["IssuedTokenInfo"];
+/** A user just created, with their first token. */
+export type UserWithToken = Schemas["UserWithToken"];
+/** One member's role in `add_members`. */
+export type MemberSetting = Schemas["MemberSetting"];

@@ -14,6 +14,8 @@ function activeHref(route: Route): string {
       return "/projects";
     case "users":
       return "/users";
+    case "profile":
+      return "/profile";
     default:
       return "/runs";
   }

@@ -27,6 +27,7 @@ describe("parseRoute", () => {
     expect(parseRoute("/projects")).toEqual({ kind: "projects" });
     expect(parseRoute("/fleets/")).toEqual({ kind: "fleets" });
     expect(parseRoute("/users")).toEqual({ kind: "users" });
+    expect(parseRoute("/profile")).toEqual({ kind: "profile" });
   });
 
   it("calls anything else not found", () => {
@@ -46,7 +47,7 @@ describe("routeHref", () => {
     expect(routeHref({ kind: "runs" })).toBe("/runs");
     expect(routeHref({ kind: "home" })).toBe("/");
     for (const route of [{ kind: "submit", project: "my lab" }, { kind: "submit", project: null }, { kind: "projects" },
-      { kind: "users" }, { kind: "fleets" }] as const) {
+      { kind: "users" }, { kind: "fleets" }, { kind: "profile" }] as const) {
       expect(parseRoute(routeHref(route))).toEqual(route);
     }
     expect(submitHref("a/b")).toBe("/projects/a%2Fb/submit");

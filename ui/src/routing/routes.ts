@@ -8,6 +8,7 @@ export type Route =
   | { kind: "submit"; project: string | null }
   | { kind: "projects" }
   | { kind: "users" }
+  | { kind: "profile" }
   | { kind: "not_found"; path: string };
 
 export function parseRoute(pathname: string, search = ""): Route {
@@ -18,6 +19,7 @@ export function parseRoute(pathname: string, search = ""): Route {
   if (path === "/submit") return { kind: "submit", project: null };
   if (path === "/projects") return { kind: "projects" };
   if (path === "/users") return { kind: "users" };
+  if (path === "/profile") return { kind: "profile" };
   const submit = /^\/projects\/([^/]+)\/submit$/.exec(path);
   const project = submit ? safeDecode(submit[1] ?? "") : null;
   if (project) return { kind: "submit", project };
@@ -51,6 +53,8 @@ export function routeHref(route: Route): string {
       return "/projects";
     case "users":
       return "/users";
+    case "profile":
+      return "/profile";
     case "not_found":
       return route.path;
   }
