@@ -51,7 +51,7 @@ async def test_one_replica_reads_backwards_page_by_page(database: Database) -> N
     assert messages(newest) == everything[-10:][::-1]
     assert newest.follow_token is not None and newest.next_token is not None
     read = messages(newest)[::-1]
-    token = newest.next_token
+    token: str | None = newest.next_token
     while token is not None:
         page = await service.poll(run, 0, None, decode_token(token), 10, descending=True)
         assert page.follow_token is None
