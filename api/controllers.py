@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.status_codes import HTTP_200_OK
 from pydantic import TypeAdapter, ValidationError
 
@@ -36,6 +36,7 @@ from api.schemas import (
     ListAllRunsRequest,
     ListRunsRequest,
     LogStreamEvent,
+    PollAllReplicasLogsRequest,
     PollLogsRequest,
     Run,
     RunOutcomes,
@@ -45,7 +46,8 @@ from api.schemas import (
     ScaleRunsRequest,
     StopRunsRequest,
 )
-from api.services.logs import LogService, decode_token, encode_token
+from api.services.log_cursors import decode_boundaries, decode_token, encode_token
+from api.services.logs import LogService
 from api.services.metrics import MetricsService
 from api.services.run_commands import RunCommands
 from api.services.runs import RunService
@@ -62,6 +64,7 @@ RunNameParameter = Annotated[str, Parameter(pattern=RUN_NAME_PATTERN)]
 OptionalRunNameParameter = Annotated[str | None, Parameter(pattern=RUN_NAME_PATTERN)]
 RunIdParameter = Annotated[str | None, Parameter(pattern=TEXT_PATTERN)]
 ReplicaNumParameter = Annotated[int, Parameter(ge=0, le=MAX_REPLICA_NUM)]
+OptionalReplicaNumParameter = Annotated[int | None, Parameter(ge=0, le=MAX_REPLICA_NUM, schema_extra={"minimum": 0})]
 # Litestar leaves a bound of 0 of an optional parameter out of the schema, hence schema_extra.
 SubmissionNumParameter = Annotated[int | None, Parameter(ge=0, le=MAX_SUBMISSION_NUM, schema_extra={"minimum": 0})]
 LogTokenParameter = Annotated[str | None, Parameter(pattern=LOG_TOKEN_PATTERN)]
@@ -136,6 +139,11 @@ _EVENT_STREAM = ResponseSpec(
                 "event once the run has finished and every line was sent")
 
 
+_TEXT_FILE = ResponseSpec(
+    data_container=str, media_type="text/plain; charset=utf-8", generate_examples=False,
+    description="The log's lines, one per line, as an attachment (`Content-Disposition` names the file)")
+
+
 class LogsController(Controller):
     path = "/api/project/{project_name:str}/logs"
     tags = ["logs"]
@@ -145,8 +153,39 @@ class LogsController(Controller):
     @post("/poll", status_code=HTTP_200_OK, summary="A page of one replica's log lines", responses=NOT_FOUND_ERRORS)
     async def poll(self, access: ProjectAccess, data: PollLogsRequest, log_service: LogService) -> JobLogs:
         run = await log_service.find_run(access, data.run_name, data.run_id)
-        after = decode_token(data.next_token) if data.next_token else None
-        return await log_service.poll(run, data.replica_num, data.submission_num, after, data.limit)
+        token = decode_token(data.next_token) if data.next_token else None
+        return await log_service.poll(run, data.replica_num, data.submission_num, token, data.limit, data.descending)
+
+    @post("/poll_all_replicas", status_code=HTTP_200_OK, responses=NOT_FOUND_ERRORS,
+          summary="A page of every replica's log lines, merged in time order",
+          description="Each line says its `replica_num`. Pages forwards (after `next_token`) or backwards "
+                      "(`descending`); a descending page without `next_token` is the end of the log, and its "
+                      "`follow_token` goes on after it.")
+    async def poll_all_replicas(self, access: ProjectAccess, data: PollAllReplicasLogsRequest,
+                                log_service: LogService) -> JobLogs:
+        run = await log_service.find_run(access, data.run_name, data.run_id)
+        boundaries = decode_boundaries(data.next_token) if data.next_token else None
+        return await log_service.poll_all_replicas(run, boundaries, data.limit, data.descending)
+
+    @get("/download", summary="The whole log as a text file, streamed",
+         description="Give exactly one of `run_name` and `run_id`; one replica (`replica_num`, default 0) or, "
+                     "with `all_replicas`, every replica's lines in time order, each prefixed `[replica N]`. "
+                     "`timestamps` prefixes each line with its time (UTC). Lines stored so far, at any size.",
+         responses={HTTP_200_OK: _TEXT_FILE, **NOT_FOUND_ERRORS})
+    async def download(self, access: ProjectAccess, log_service: LogService,
+                       run_name: OptionalRunNameParameter = None, run_id: RunIdParameter = None,
+                       replica_num: OptionalReplicaNumParameter = None, all_replicas: bool = False,
+                       timestamps: bool = False) -> Stream:
+        # Once the stream has started its 200, a refusal could only cut it: refuse before.
+        if (run_name is None) == (run_id is None):
+            raise ApiError(400, "give exactly one of run_name or run_id")
+        if all_replicas and replica_num is not None:
+            raise ApiError(400, "replica_num: give replica_num or all_replicas, not both", "replica_num")
+        run = await log_service.find_run(access, run_name, run_id)
+        which = "all-replicas" if all_replicas else f"replica-{replica_num or 0}"
+        return Stream(log_service.download(run, None if all_replicas else replica_num or 0, timestamps),
+                      media_type="text/plain; charset=utf-8",
+                      headers={"Content-Disposition": f'attachment; filename="{run.run_name}-{which}.log"'})
 
     @get("/follow", summary="Live log lines of one replica (Server-Sent Events)",
          description="Give exactly one of `run_name` and `run_id`. Every parameter is checked before the stream "

@@ -23,6 +23,11 @@ TEXT_PATTERN = r"^[^\x00]*$"
 # A log cursor is "submission:offset"; digit counts keep both parts within their columns, so that
 # the pattern alone says which tokens the server accepts.
 LOG_TOKEN_PATTERN = r"^[0-9]{1,9}:[0-9]{1,18}$"
+# The cursor of every replica's lines at once (api/services/log_cursors.py): "replica:submission:offset"
+# for each replica, comma-separated (a replica named twice: its last entry counts).
+_REPLICA_BOUNDARY = r"(10000|[0-9]{1,4}):[0-9]{1,9}:[0-9]{1,18}"
+REPLICAS_LOG_TOKEN_PATTERN = rf"^{_REPLICA_BOUNDARY}(,{_REPLICA_BOUNDARY})*$"
+MAX_REPLICAS_LOG_TOKEN_LENGTH = (MAX_REPLICA_NUM + 1) * 36
 # An RFC 3339 date-time whose year is 1970..9999 (JSON Schema has no bounds for date-times).
 TIME_PATTERN = r"^(19[7-9][0-9]|[2-9][0-9]{3})-"
 TIME_DESCRIPTION = "an RFC 3339 date-time from 1970 to 9999; without an offset it is UTC"
@@ -55,6 +60,8 @@ RunName = Annotated[str, StringConstraints(pattern=RUN_NAME_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=USER_NAME_PATTERN)]
 ProjectName = Annotated[str, StringConstraints(pattern=PROJECT_NAME_PATTERN)]
 LogToken = Annotated[str, StringConstraints(pattern=LOG_TOKEN_PATTERN)]
+ReplicasLogToken = Annotated[str, StringConstraints(pattern=REPLICAS_LOG_TOKEN_PATTERN,
+                                                    max_length=MAX_REPLICAS_LOG_TOKEN_LENGTH)]
 
 
 def as_utc(value: datetime) -> datetime:

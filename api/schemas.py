@@ -13,6 +13,7 @@ from api.fields import (
     LogToken,
     ProjectName,
     ReplicaNum,
+    ReplicasLogToken,
     RunName,
     SubmissionNum,
     Text,
@@ -220,6 +221,8 @@ class PollLogsRequest(_Request):
     replica_num: ReplicaNum = 0
     submission_num: SubmissionNum | None = Field(default=None, description="only this submission; default: all")
     next_token: LogToken | None = Field(default=None, description="the `next_token` of the previous page")
+    descending: Flag = Field(default=False, description=(
+        "read backwards: the lines before `next_token` (the newest lines without it), newest first"))
     limit: Integer = Field(default=1000, ge=1, le=5000)
 
     @model_validator(mode="after")
@@ -229,17 +232,43 @@ class PollLogsRequest(_Request):
         return self
 
 
+class PollAllReplicasLogsRequest(_Request):
+    """Exactly one of `run_name` and `run_id`."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("run_name", "run_id"))
+
+    run_name: RunName | None = None
+    run_id: Text | None = None
+    next_token: ReplicasLogToken | None = Field(default=None, description=(
+        "the `next_token` (or `follow_token`) of an earlier page: `replica:submission:offset` for each replica, "
+        "comma-separated, where that replica's lines divide into earlier and later ones"))
+    descending: Flag = Field(default=False, description=(
+        "read backwards: the lines before `next_token` (the newest lines without it), newest first"))
+    limit: Integer = Field(default=1000, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> PollAllReplicasLogsRequest:
+        if (self.run_name is None) == (self.run_id is None):
+            raise ValueError("give exactly one of run_name or run_id")
+        return self
+
+
 class LogEvent(BaseModel):
     timestamp: datetime
     log_source: Literal["stdout", "stderr"]
     message: str
+    replica_num: int
     submission_num: int
     offset: int
 
 
 class JobLogs(BaseModel):
     logs: list[LogEvent]
-    next_token: str | None
+    next_token: str | None = Field(description=(
+        "where the next page in the same direction starts; descending: null once the first line has been read"))
+    follow_token: str | None = Field(description=(
+        "descending pages without a `next_token`: the token of an ascending poll that goes on after the newest "
+        "lines read (to show a log's end, then follow it); null otherwise"))
 
 
 class LogStreamEvent(BaseModel):

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from store.database import Database
 from store.models import LogLineModel
+
+# A line's place in one replica's output: (submission_num, offset). Lines are keyed, and paged, by it.
+Position = tuple[int, int]
+_REPLICAS_PER_STATEMENT = 100
 
 
 @dataclass(frozen=True)
@@ -55,20 +60,55 @@ class LogStore:
             event.set()
 
     async def page(self, run_id: str, replica_num: int, *, submission_num: int | None = None,
-                   after: tuple[int, int] | None = None, limit: int = 1000) -> list[tuple[int, LogLine]]:
-        """Lines of one replica in order of (submission, offset), after a (submission, offset) cursor."""
-        query = select(LogLineModel).where(LogLineModel.run_id == run_id, LogLineModel.replica_num == replica_num)
+                   after: Position | None = None, before: Position | None = None, descending: bool = False,
+                   limit: int = 1000) -> list[tuple[int, LogLine]]:
+        """Lines of one replica between two (submission, offset) positions, both excluded, in order
+        of (submission, offset), or newest first when `descending`."""
+        query = self._between(select(LogLineModel).where(LogLineModel.run_id == run_id,
+                                                         LogLineModel.replica_num == replica_num),
+                              submission_num, after, before)
+        query = query.order_by(*_order(descending)).limit(limit)
+        async with self._db.read() as session:
+            rows = (await session.execute(query)).scalars()
+            return [(row.submission_num, _line(row)) for row in rows]
+
+    async def pages(self, run_id: str, ranges: Mapping[int, tuple[Position | None, Position | None]], *,
+                    descending: bool, limit: int) -> dict[int, list[tuple[int, LogLine]]]:
+        """A page of each replica's lines at once: up to `limit` lines of each replica between its
+        (after, before) positions. One statement per 100 replicas (SQLite allows 500 parts in a
+        compound select), each part an indexed range of one replica."""
+        found: dict[int, list[tuple[int, LogLine]]] = {replica: [] for replica in ranges}
+        replicas = sorted(ranges)
+        async with self._db.read() as session:
+            for start in range(0, len(replicas), _REPLICAS_PER_STATEMENT):
+                parts = []
+                for replica in replicas[start:start + _REPLICAS_PER_STATEMENT]:
+                    after, before = ranges[replica]
+                    part = self._between(select(LogLineModel).where(LogLineModel.run_id == run_id,
+                                                                    LogLineModel.replica_num == replica),
+                                         None, after, before)
+                    parts.append(select(part.order_by(*_order(descending)).limit(limit).subquery()))
+                statement = parts[0] if len(parts) == 1 else union_all(*parts)
+                for row in (await session.execute(statement)).mappings():
+                    found[row["replica_num"]].append((row["submission_num"], _line(row)))
+        for lines in found.values():  # a compound select keeps no order of its own
+            lines.sort(key=lambda item: (item[0], item[1].offset), reverse=descending)
+        return found
+
+    @staticmethod
+    def _between(query: Select[Any], submission_num: int | None, after: Position | None,
+                 before: Position | None) -> Select[Any]:
         if submission_num is not None:
             query = query.where(LogLineModel.submission_num == submission_num)
         if after is not None:
             query = query.where(
                 (LogLineModel.submission_num > after[0])
                 | ((LogLineModel.submission_num == after[0]) & (LogLineModel.offset > after[1])))
-        query = query.order_by(LogLineModel.submission_num, LogLineModel.offset).limit(limit)
-        async with self._db.read() as session:
-            rows = (await session.execute(query)).scalars()
-            return [(row.submission_num, LogLine(row.offset, row.timestamp, row.stream, row.message))
-                    for row in rows]
+        if before is not None:
+            query = query.where(
+                (LogLineModel.submission_num < before[0])
+                | ((LogLineModel.submission_num == before[0]) & (LogLineModel.offset < before[1])))
+        return query
 
     async def last_offset(self, submission_id: str) -> int:
         """Where a new watcher of the submission resumes: the offset of its last stored line
@@ -90,3 +130,16 @@ class LogStore:
             self._waiters[run_id].discard(event)
             if not self._waiters[run_id]:
                 del self._waiters[run_id]
+
+
+def _order(descending: bool) -> tuple[Any, ...]:
+    if descending:
+        return LogLineModel.submission_num.desc(), LogLineModel.offset.desc()
+    return LogLineModel.submission_num, LogLineModel.offset
+
+
+def _line(row: Any) -> LogLine:
+    """A LogLine of a row: a model, or a mapping of a compound select's columns."""
+    if isinstance(row, LogLineModel):
+        return LogLine(row.offset, row.timestamp, row.stream, row.message)
+    return LogLine(row["offset"], row["timestamp"], row["stream"], row["message"])

@@ -29,17 +29,20 @@ export class ApiClient {
   }
 
   /** A GET with query parameters (the metrics endpoints); unset parameters are left out. */
-  get<T>(path: string, params: Record<string, string | number | null | undefined> = {},
-    signal?: AbortSignal): Promise<T> {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(params)) {
-      if (value !== null && value !== undefined) query.set(name, String(value));
-    }
-    const search = query.toString();
-    return this.send(search ? `${path}?${search}` : path, { method: "GET", signal });
+  get<T>(path: string, params: QueryParams = {}, signal?: AbortSignal): Promise<T> {
+    return this.send(withQuery(path, params), { method: "GET", signal });
+  }
+
+  /** A GET whose answer is a file (a log download), with the token in its header, as every call. */
+  async getBlob(path: string, params: QueryParams = {}, signal?: AbortSignal): Promise<Blob> {
+    return (await this.respond(withQuery(path, params), { method: "GET", signal })).blob();
   }
 
   private async send<T>(path: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<T> {
+    return (await (await this.respond(path, init)).json()) as T;
+  }
+
+  private async respond(path: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<Response> {
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
@@ -51,8 +54,19 @@ export class ApiClient {
       throw new ApiError(0, `cannot reach the server: ${String(error)}`);
     }
     if (!response.ok) throw await errorOf(response);
-    return (await response.json()) as T;
+    return response;
   }
+}
+
+type QueryParams = Record<string, string | number | boolean | null | undefined>;
+
+function withQuery(path: string, params: QueryParams): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined) query.set(name, String(value));
+  }
+  const search = query.toString();
+  return search ? `${path}?${search}` : path;
 }
 
 async function errorOf(response: Response): Promise<ApiError> {

@@ -8,6 +8,8 @@ import type {
   JobMetrics,
   ListInstancesFilter,
   ListRunsFilter,
+  PollAllReplicasLogsRequest,
+  PollLogsRequest,
   ProjectInfo,
   ProjectWithMembers,
   Run,
@@ -57,9 +59,21 @@ export const deleteRuns = (api: ApiClient, projectName: string, runs: string[]):
 export const scaleRuns = (api: ApiClient, projectName: string, runs: string[], replicas: number): Promise<RunOutcomes> =>
   api.post(`${project(projectName)}/runs/scale`, { runs_names: runs, replicas });
 
-export const pollLogs = (api: ApiClient, projectName: string,
-  query: { run_id: string; replica_num: number; next_token: string | null; limit?: number },
+/** A page of one replica's lines: after `next_token`, or (`descending`) before it, newest first. */
+export const pollLogs = (api: ApiClient, projectName: string, query: PollLogsRequest,
   signal?: AbortSignal): Promise<JobLogs> => api.post(`${project(projectName)}/logs/poll`, query, signal);
+
+/** A page of every replica's lines, merged in time order, each with its `replica_num`. */
+export const pollAllReplicasLogs = (api: ApiClient, projectName: string, query: PollAllReplicasLogsRequest,
+  signal?: AbortSignal): Promise<JobLogs> => api.post(`${project(projectName)}/logs/poll_all_replicas`, query, signal);
+
+/** The whole log as the server streams it (one replica's, or every replica's when `replica_num` is null). */
+export const downloadLogs = (api: ApiClient, projectName: string,
+  query: { run_id: string; replica_num: number | null; timestamps: boolean }): Promise<Blob> =>
+  api.getBlob(`${project(projectName)}/logs/download`, {
+    run_id: query.run_id, replica_num: query.replica_num, all_replicas: query.replica_num === null ? true : null,
+    timestamps: query.timestamps,
+  });
 
 /** One replica's CPU and memory samples of the run with this id, oldest first; `after` (a sample's
  * timestamp) asks only for newer ones. */

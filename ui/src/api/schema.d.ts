@@ -143,6 +143,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/project/{project_name}/logs/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole log as a text file, streamed
+         * @description Give exactly one of `run_name` and `run_id`; one replica (`replica_num`, default 0) or, with `all_replicas`, every replica's lines in time order, each prefixed `[replica N]`. `timestamps` prefixes each line with its time (UTC). Lines stored so far, at any size.
+         */
+        get: operations["ApiProjectProjectNameLogsDownloadDownload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/project/{project_name}/logs/follow": {
         parameters: {
             query?: never;
@@ -174,6 +194,26 @@ export interface paths {
         put?: never;
         /** A page of one replica's log lines */
         post: operations["ApiProjectProjectNameLogsPollPoll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/project/{project_name}/logs/poll_all_replicas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A page of every replica's log lines, merged in time order
+         * @description Each line says its `replica_num`. Pages forwards (after `next_token`) or backwards (`descending`); a descending page without `next_token` is the end of the log, and its `follow_token` goes on after it.
+         */
+        post: operations["ApiProjectProjectNameLogsPollAllReplicasPollAllReplicas"];
         delete?: never;
         options?: never;
         head?: never;
@@ -836,7 +876,10 @@ export interface components {
         /** JobLogs */
         JobLogs: {
             logs: components["schemas"]["LogEvent"][];
+            /** @description where the next page in the same direction starts; descending: null once the first line has been read */
             next_token: string | null;
+            /** @description descending pages without a `next_token`: the token of an ascending poll that goes on after the newest lines read (to show a log's end, then follow it); null otherwise */
+            follow_token: string | null;
         };
         /** JobMetrics */
         JobMetrics: {
@@ -968,6 +1011,7 @@ export interface components {
             /** @enum {string} */
             log_source: "stdout" | "stderr";
             message: string;
+            replica_num: number;
             submission_num: number;
             offset: number;
         };
@@ -999,6 +1043,26 @@ export interface components {
             timestamps: string[];
             values: number[];
         };
+        /** PollAllReplicasLogsRequest */
+        PollAllReplicasLogsRequest: {
+            run_name?: string | null;
+            run_id?: string | null;
+            /** @description the `next_token` (or `follow_token`) of an earlier page: `replica:submission:offset` for each replica, comma-separated, where that replica's lines divide into earlier and later ones */
+            next_token?: string | null;
+            /**
+             * @description read backwards: the lines before `next_token` (the newest lines without it), newest first
+             * @default false
+             */
+            descending?: boolean;
+            /** @default 1000 */
+            limit?: number;
+        } & ({
+            run_name: string;
+            run_id?: null;
+        } | {
+            run_id: string;
+            run_name?: null;
+        });
         /** PollLogsRequest */
         PollLogsRequest: {
             run_name?: string | null;
@@ -1009,6 +1073,11 @@ export interface components {
             submission_num?: number | null;
             /** @description the `next_token` of the previous page */
             next_token?: string | null;
+            /**
+             * @description read backwards: the lines before `next_token` (the newest lines without it), newest first
+             * @default false
+             */
+            descending?: boolean;
             /** @default 1000 */
             limit?: number;
         } & ({
@@ -1750,6 +1819,70 @@ export interface operations {
             };
         };
     };
+    ApiProjectProjectNameLogsDownloadDownload: {
+        parameters: {
+            query?: {
+                run_name?: string | null;
+                run_id?: string | null;
+                replica_num?: number | null;
+                all_replicas?: boolean;
+                timestamps?: boolean;
+            };
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log's lines, one per line, as an attachment (`Content-Disposition` names the file) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     ApiProjectProjectNameLogsFollowFollow: {
         parameters: {
             query?: {
@@ -1826,6 +1959,68 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PollLogsRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobLogs"];
+                };
+            };
+            /** @description Bad input: a field is malformed, out of range or unknown; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a token that is invalid or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found: the project (or one the caller is not a member of), run, user or token named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit of the caller's token (or address, without a token) exceeded; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiProjectProjectNameLogsPollAllReplicasPollAllReplicas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PollAllReplicasLogsRequest"];
             };
         };
         responses: {

@@ -18,6 +18,8 @@ export type RunOutcomes = Schemas["RunOutcomes"];
 export type ListRunsFilter = Schemas["ListAllRunsRequest"];
 export type LogEvent = Schemas["LogEvent"];
 export type JobLogs = Schemas["JobLogs"];
+export type PollLogsRequest = Schemas["PollLogsRequest"];
+export type PollAllReplicasLogsRequest = Schemas["PollAllReplicasLogsRequest"];
 export type FieldChange = Schemas["FieldChange"];
 /** What `apply` would do with a configuration (`runs/get_plan`). */
 export type RunPlan = Schemas["RunPlan"];
