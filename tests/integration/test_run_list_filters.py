@@ -4,63 +4,20 @@ view; and what each caller may do with the runs it is shown (`can_manage`, `temp
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
 
-from core.configuration import parse_configuration
 from core.statuses import RunStatus
-from store.database import Database
-from store.models import ProjectModel, RunModel, UserModel
-from store.runs import NewRun, RunStore
 from tests.support.durastack import ApiClient, DurastackProcesses
+from tests.support.seed_runs import Seed, seed
 
 pytestmark = pytest.mark.integration
 
 TEMPORAL_UI = "http://127.0.0.1:8233"
 SMALL = {"cpu": 0.1, "memory": "16MB"}
-START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Seed:
-    """A finished run written straight to the database (lists read only the projection)."""
-
-    project: str
-    user: str
-    name: str
-    status: RunStatus
-
-
-async def seed(database_url: str, runs: list[Seed]) -> list[str]:
-    """The runs, a second apart in the order given (the last is the newest); their ids."""
-    database = Database(database_url)
-    configuration = parse_configuration({"type": "task", "commands": ["true"], "resources": SMALL})
-    try:
-        async with database.read() as session:
-            projects = {name: id_ for name, id_ in await session.execute(select(ProjectModel.name, ProjectModel.id))}
-            users = {name: id_ for name, id_ in await session.execute(select(UserModel.name, UserModel.id))}
-        store, ids = RunStore(database), []
-        for i, run in enumerate(runs):
-            run_id = str(uuid.uuid4())
-            submitted_at = START + timedelta(seconds=i)
-            await store.create(NewRun(id=run_id, project_id=projects[run.project], user_id=users[run.user],
-                                      run_name=run.name, workflow_id=f"seeded-{run_id}", desired_replicas=1,
-                                      configuration=configuration.model_dump(mode="json", by_alias=True),
-                                      submitted_at=submitted_at))
-            async with database.write() as session:
-                await session.execute(update(RunModel).where(RunModel.id == run_id).values(
-                    status=run.status.value, active=False, finished_at=submitted_at + timedelta(seconds=1)))
-            ids.append(run_id)
-        return ids
-    finally:
-        await database.dispose()
 
 
 def post(deployment: DurastackProcesses, token: str, path: str, body: dict[str, Any]) -> httpx.Response:
