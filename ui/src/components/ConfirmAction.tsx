@@ -22,7 +22,7 @@ export function ConfirmAction({ confirmation, busy, onConfirm, onCancel }: Props
       visible={confirmation !== null}
       onDismiss={() => { if (!busy) onCancel(); }}
       header={confirmation?.header}
-      closeAriaLabel="Cancel"
+      closeAriaLabel="Close"
       footer={
         <Box float="right">
           <SpaceBetween direction="horizontal" size="xs">

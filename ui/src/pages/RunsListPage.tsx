@@ -183,7 +183,8 @@ export function RunsListPage({ api }: { api: ApiClient }) {
                 onChange={({ detail }) => changeFilters({
                   statuses: STATUSES.filter((status) => detail.selectedOptions.some((option) => option.value === status)),
                 })}
-                placeholder="Any status"
+                // With a choice, the placeholder is only read out after it ("failed, done statuses (2)").
+                placeholder={filters.statuses.length ? "statuses" : "Any status"}
                 ariaLabel="Status"
                 inlineTokens
                 deselectAriaLabel={(option) => `Remove ${option.label ?? ""}`}

@@ -38,8 +38,7 @@ export function ScaleControl({ range, desired, onScale, disabledReason }: Props)
       <SpaceBetween direction="horizontal" size="xs">
         <Input controlId="replicas" type="number" inputMode="numeric" value={value} disabled={!!disabledReason}
           onChange={({ detail }) => setValue(detail.value)} />
-        <Button disabled={!!disabledReason || !valid || replicas === desired} disabledReason={disabledReason}
-          loading={busy} onClick={() => void scale()}>Scale</Button>
+        <Button disabled={!!disabledReason || !valid || replicas === desired} loading={busy} onClick={() => void scale()}>Scale</Button>
       </SpaceBetween>
     </FormField>
   );

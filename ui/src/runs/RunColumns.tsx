@@ -24,25 +24,29 @@ interface ColumnActions {
 export function runColumns({ follow, showHistory }: ColumnActions): TableProps.ColumnDefinition<Run>[] {
   return [
     {
-      id: "name", header: "Name", isRowHeader: true, minWidth: 140,
+      // The short id under the name tells apart runs that share it.
+      id: "name", header: "Name", isRowHeader: true, minWidth: 130,
       cell: (run) => (
-        <SpaceBetween direction="horizontal" size="xxs" alignItems="center">
-          <Link href={runHref(run.project_name, run.run_name, run.id)} onFollow={follow}>{run.run_name}</Link>
-          <span title="Every run of this name">
-            <Button variant="inline-icon" iconName="history" ariaLabel={`History of ${run.run_name}`}
-              onClick={() => showHistory(run)} />
-          </span>
-        </SpaceBetween>
+        <div>
+          <SpaceBetween direction="horizontal" size="xxs" alignItems="center">
+            <Link href={runHref(run.project_name, run.run_name, run.id)} onFollow={follow}>{run.run_name}</Link>
+            <span title="Every run of this name">
+              <Button variant="inline-icon" iconName="history" ariaLabel={`History of ${run.run_name}`}
+                onClick={() => showHistory(run)} />
+            </span>
+          </SpaceBetween>
+          <Box variant="code" fontSize="body-s" color="text-body-secondary">
+            <span title={`run id ${run.id}`} data-testid="short-id">{shortId(run.id)}</span>
+          </Box>
+        </div>
       ),
     },
     {
-      id: "id", header: "Id",
-      cell: (run) => <Box variant="code" fontSize="body-s"><span title={run.id}>{shortId(run.id)}</span></Box>,
+      id: "owner", header: "Project / user",
+      cell: (run) => <div><div>{run.project_name}</div><div>{run.user}</div></div>,
     },
-    { id: "project", header: "Project", cell: (run) => run.project_name },
-    { id: "user", header: "User", cell: (run) => run.user },
     {
-      id: "status", header: "Status", minWidth: 120,
+      id: "status", header: "Status", minWidth: 130,
       cell: (run) => <Status status={run.status} terminationReason={run.termination_reason} deleted={run.deleted} />,
     },
     { id: "replicas", header: "Replicas", cell: replicasLabel },
@@ -57,7 +61,7 @@ export function runColumns({ follow, showHistory }: ColumnActions): TableProps.C
 }
 
 const LABELS: Record<string, string> = {
-  name: "Name", id: "Id (short)", project: "Project", user: "User", status: "Status", replicas: "Replicas",
+  name: "Name and short id", owner: "Project / user", status: "Status", replicas: "Replicas",
   resources: "Resources", price: "Price (per hour, per replica)", cost: "Cost", submitted: "Submitted",
   finished: "Finished", cost_rate: "Cost rate (all replicas, now)", host: "Host",
 };
