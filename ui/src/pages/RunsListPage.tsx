@@ -29,7 +29,8 @@ import { type Cursor, cursorAfter, DEFAULT_FILTERS, historyFilters, isFiltered, 
   from "../runs/listQuery";
 import { confirmation, notYoursReason, planBatch, type RunAction } from "../runs/manage";
 import { outcomeMessage } from "../runs/outcomes";
-import { COLUMN_OPTIONS, loadColumns, runColumns, saveColumns } from "../runs/RunColumns";
+import { COLUMN_OPTIONS, loadColumns, saveColumns } from "../runs/columnPreferences";
+import { runColumns } from "../runs/RunColumns";
 
 const PAGE_SIZE = 20;
 const POLL_MS = 2000;
