@@ -82,8 +82,8 @@ class ListRunsRequest(_Request):
     name_contains: NameFragment | None = Field(
         default=None, description="only runs whose name contains this text, ignoring case (no wildcards: % and _ "
                                   "match themselves)")
-    statuses: list[RunStatus] | None = Field(default=None, min_length=1, max_length=len(RunStatus),
-                                             description="only runs in one of these statuses")
+    statuses: list[RunStatus] | None = Field(
+        default=None, description="only runs in one of these statuses; null or empty: any status")
     limit: Integer = Field(default=100, ge=1, le=1000)
     prev_submitted_at: UtcTime | None = Field(default=None, description="the last run of the previous page")
     prev_run_id: Text | None = None

@@ -68,7 +68,7 @@ class RunFilters:
     user_id: str | None = None
     run_name: str | None = None  # exactly this name
     name_contains: str | None = None  # a piece of the name, ignoring case
-    statuses: Sequence[RunStatus] | None = None  # any of these
+    statuses: Sequence[RunStatus] | None = None  # any of these; none or empty: any status
     only_active: bool = False
     include_deleted: bool = True
 
@@ -254,8 +254,8 @@ class RunStore:
         if filters.name_contains is not None:
             # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite: either way, ignoring case.
             page = page.where(RunModel.run_name.ilike(contains_pattern(filters.name_contains), escape=LIKE_ESCAPE))
-        if filters.statuses is not None:
-            page = page.where(RunModel.status.in_([status.value for status in filters.statuses]))
+        if filters.statuses:
+            page = page.where(RunModel.status.in_(sorted({status.value for status in filters.statuses})))
         if filters.only_active:
             page = page.where(RunModel.active.is_(True))
         if not filters.include_deleted:

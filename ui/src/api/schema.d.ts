@@ -876,7 +876,7 @@ export interface components {
             run_name?: string | null;
             /** @description only runs whose name contains this text, ignoring case (no wildcards: % and _ match themselves) */
             name_contains?: string | null;
-            /** @description only runs in one of these statuses */
+            /** @description only runs in one of these statuses; null or empty: any status */
             statuses?: components["schemas"]["RunStatus"][] | null;
             /** @default 100 */
             limit?: number;
@@ -924,7 +924,7 @@ export interface components {
             run_name?: string | null;
             /** @description only runs whose name contains this text, ignoring case (no wildcards: % and _ match themselves) */
             name_contains?: string | null;
-            /** @description only runs in one of these statuses */
+            /** @description only runs in one of these statuses; null or empty: any status */
             statuses?: components["schemas"]["RunStatus"][] | null;
             /** @default 100 */
             limit?: number;
