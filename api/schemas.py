@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.fields import (
+    TEXT_PATTERN,
     Flag,
     Integer,
     LogToken,
@@ -66,6 +67,10 @@ class GetRunRequest(_Request):
         return self
 
 
+# A piece of a run name to look for (any text: a piece need not be a valid name itself).
+NameFragment = Annotated[str, StringConstraints(pattern=TEXT_PATTERN, min_length=1, max_length=100)]
+
+
 class ListRunsRequest(_Request):
     """A page starts after the run given by `prev_submitted_at` and `prev_run_id` (both or neither)."""
 
@@ -74,7 +79,12 @@ class ListRunsRequest(_Request):
     only_active: Flag = False
     include_deleted: Flag = Field(default=True, description="deleted runs are listed with deleted: true")
     username: UserName | None = Field(default=None, description="only this user's runs")
-    run_name: RunName | None = Field(default=None, description="only runs of this name: its history")
+    run_name: RunName | None = Field(default=None, description="only runs of exactly this name: its history")
+    name_contains: NameFragment | None = Field(
+        default=None, description="only runs whose name contains this text, ignoring case (no wildcards: % and _ "
+                                  "match themselves)")
+    statuses: list[RunStatus] | None = Field(
+        default=None, description="only runs in one of these statuses; null or empty: any status")
     limit: Integer = Field(default=100, ge=1, le=1000)
     prev_submitted_at: UtcTime | None = Field(default=None, description="the last run of the previous page")
     prev_run_id: Text | None = None
@@ -168,7 +178,12 @@ class Run(BaseModel):
     jobs: list[JobInfo]
     events: list[RunEventInfo]
     workflow_id: str
-    temporal_ui_url: str | None
+    temporal_ui_url: str | None = Field(
+        description="the run's workflow in the Temporal Web UI; null unless the caller is a global admin (the "
+                    "Temporal UI shows every project) and the server knows the UI's address")
+    can_manage: bool = Field(
+        description="whether the caller may stop, scale and delete this run: its owner, a project admin or manager, "
+                    "or a global admin")
     version: int
     source: Literal["workflow", "projection"] = Field(
         description="workflow: a live query; projection: the database copy")

@@ -66,9 +66,20 @@ class NewRun:
 class RunFilters:
     project_ids: Sequence[str] | None  # None: every project
     user_id: str | None = None
-    run_name: str | None = None
+    run_name: str | None = None  # exactly this name
+    name_contains: str | None = None  # a piece of the name, ignoring case
+    statuses: Sequence[RunStatus] | None = None  # any of these; none or empty: any status
     only_active: bool = False
     include_deleted: bool = True
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own % and _ (and the escape) taken literally."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", f"{LIKE_ESCAPE}%").replace("_", f"{LIKE_ESCAPE}_")
+    return f"%{escaped}%"
 
 
 @dataclass(frozen=True)
@@ -240,6 +251,11 @@ class RunStore:
             page = page.where(RunModel.user_id == filters.user_id)
         if filters.run_name is not None:
             page = page.where(RunModel.run_name == filters.run_name)
+        if filters.name_contains is not None:
+            # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite: either way, ignoring case.
+            page = page.where(RunModel.run_name.ilike(contains_pattern(filters.name_contains), escape=LIKE_ESCAPE))
+        if filters.statuses:
+            page = page.where(RunModel.status.in_(sorted({status.value for status in filters.statuses})))
         if filters.only_active:
             page = page.where(RunModel.active.is_(True))
         if not filters.include_deleted:

@@ -132,7 +132,7 @@ class RunService:
             log.exception("workflow start failed", run_id=run_id, run_name=name)
             raise ApiError(503, f"could not start run {name}: the Temporal server did not accept it") from None
         log.info("run submitted", run_id=run_id, run_name=name, project=access.project.name)
-        return self._from_state(state, source="workflow", deleted=False)
+        return self._from_state(state, access, owner_id=access.user.id, source="workflow", deleted=False)
 
     async def _apply_in_place(self, access: ProjectAccess, row: RunModel | None, name: str,
                               configuration: RunConfiguration, code_hash: str | None) -> Run:
@@ -159,7 +159,7 @@ class RunService:
             raise Conflict(f"run {name} can't be updated in place: {refusal}") from None
         log.info("run updated in place", run_id=row.id, run_name=name, rolling=command.roll,
                  deployment_num=result.deployment_num, replicas=result.desired_replicas)
-        return await self.view(row, access.project.name)
+        return await self.view(row, access)
 
     async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
         configuration = parse_configuration(spec.configuration)
@@ -181,7 +181,7 @@ class RunService:
         message = _active_run_text(name, access.project.name, changes)
         if action in _QUESTIONS:
             message = f"{message[0].upper()}{message[1:]}. {_QUESTIONS[action]}"
-        return RunPlan(run_name=name, action=action, current_run=await self.view(row, access.project.name),
+        return RunPlan(run_name=name, action=action, current_run=await self.view(row, access),
                        finished_runs=finished, changes=changes, message=message)
 
     async def _check_code(self, access: ProjectAccess, code_hash: str | None) -> None:
@@ -202,37 +202,42 @@ class RunService:
 
     async def get(self, access: ProjectAccess, *, run_name: str | None = None, run_id: str | None = None) -> Run:
         row = await find_run(self._runs, access, run_name=run_name, run_id=run_id)
-        return await self.view(row, access.project.name)
+        return await self.view(row, access)
 
-    async def view(self, row: RunModel, project_name: str) -> Run:
+    async def view(self, row: RunModel, access: ProjectAccess) -> Run:
         """Live runs answer from the workflow; finished ones from their final projection. Either
-        way with every submission: those a long-lived run's state let go come from the database."""
+        way with every submission: those a long-lived run's state let go come from the database.
+        What the caller may do with it is the caller's (`access`)."""
         state = await self.query_state(row.workflow_id) if row.active else None
         source = "workflow"
         if state is None and row.state is not None:
             state, source = RunState.model_validate(row.state), "projection"
         if state is None:  # its workflow never wrote a projection
             users = await self._accounts.user_names({row.user_id})
-            return self._listed(row, None, project_name, users.get(row.user_id, ""))
+            return self._listed(row, None, access, users.get(row.user_id, ""))
         compacted = await self._runs.compacted_submissions(row.id) if state.executions > 1 else []
-        return self._from_state(state, source=source, deleted=row.deleted, compacted=compacted)
+        return self._from_state(state, access, owner_id=row.user_id, source=source, deleted=row.deleted,
+                                compacted=compacted)
 
     async def query_state(self, workflow_id: str) -> RunState | None:
         return await query_run_state(self._client, workflow_id)
 
     async def list_runs(self, access: ProjectAccess, request: ListRunsRequest) -> list[Run]:
-        return await self._list({access.project.id: access.project.name}, request)
+        return await self._list({access.project.id: access}, request)
 
     async def list_all(self, caller: User, request: ListAllRunsRequest) -> list[Run]:
-        """Runs of every project the caller may see (all of them for a global admin)."""
-        projects = {project.id: project.name for project, _ in await self._accounts.list_projects(caller)}
+        """Runs of every project the caller may see (all of them for a global admin), each with the
+        caller's role in its project, which decides what the caller may do with its runs."""
+        projects = {project.id: ProjectAccess(user=caller, project=project, role=role)
+                    for project, role in await self._accounts.list_projects(caller)}
         if request.project_name is not None:
-            projects = {id_: name for id_, name in projects.items() if name == request.project_name}
+            projects = {id_: access for id_, access in projects.items() if access.project.name == request.project_name}
             if not projects:
                 raise NotFound(f"project {request.project_name} not found")
         return await self._list(projects, request)
 
-    async def _list(self, projects: dict[str, str], request: ListRunsRequest) -> list[Run]:
+    async def _list(self, projects: dict[str, ProjectAccess], request: ListRunsRequest) -> list[Run]:
+        """`projects`: the caller's access to each project listed, by project id."""
         user_id = None
         if request.username is not None:
             user = await self._accounts.user_by_name(request.username)
@@ -243,6 +248,7 @@ class RunService:
         if request.prev_submitted_at is not None and request.prev_run_id is not None:
             after = RunCursor(request.prev_submitted_at, request.prev_run_id)
         filters = RunFilters(project_ids=list(projects), user_id=user_id, run_name=request.run_name,
+                             name_contains=request.name_contains, statuses=request.statuses,
                              only_active=request.only_active, include_deleted=request.include_deleted)
         listed = await self._runs.list_runs(filters, limit=request.limit, after=after)
         users = await self._accounts.user_names({run.row.user_id for run in listed})
@@ -251,12 +257,13 @@ class RunService:
 
     # -- shaping --------------------------------------------------------------------------------
 
-    def _ui_url(self, workflow_id: str) -> str | None:
-        if self._temporal.ui_url is None:
+    def _ui_url(self, workflow_id: str, access: ProjectAccess) -> str | None:
+        """Global admins only: the Temporal UI shows every project's workflows to whoever opens it."""
+        if self._temporal.ui_url is None or not access.user.is_global_admin:
             return None
         return f"{self._temporal.ui_url}/namespaces/{self._temporal.namespace}/workflows/{workflow_id}"
 
-    def _from_state(self, state: RunState, *, source: str, deleted: bool,
+    def _from_state(self, state: RunState, access: ProjectAccess, *, owner_id: str, source: str, deleted: bool,
                     compacted: Sequence[JobSubmission] = ()) -> Run:
         now = state.finished_at or datetime.now(UTC)
         submissions: dict[int, dict[str, JobSubmission]] = defaultdict(dict)
@@ -274,13 +281,13 @@ class RunService:
                       _submission_info(s, now) for s in sorted(by_id.values(), key=lambda s: s.submission_num)])
                   for replica_num, by_id in sorted(submissions.items())],
             events=[RunEventInfo.model_validate(event, from_attributes=True) for event in state.events],
-            workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id),
-            version=state.version, source=source,
+            workflow_id=state.workflow_id, temporal_ui_url=self._ui_url(state.workflow_id, access),
+            can_manage=access.may_manage_run(owner_id), version=state.version, source=source,
             service=self._service(state.configuration, state.project, state.run_name,
                                   len(state.serving_submissions())),
         )
 
-    def _listed(self, row: RunModel, stored_replicas: list[dict[str, Any]] | None, project_name: str,
+    def _listed(self, row: RunModel, stored_replicas: list[dict[str, Any]] | None, access: ProjectAccess,
                 user_name: str) -> Run:
         """A run as lists show it: from the projection's columns and replicas, with each replica's
         latest submission and no events (validating whole states was most of a page's time)."""
@@ -292,7 +299,7 @@ class RunService:
         ready = len(serving_upstreams(stored_replicas, stopping=status == RunStatus.TERMINATING or status.is_finished))
         latest = [replica.submissions[-1] for replica in replicas if replica.submissions]
         return Run(
-            id=row.id, project_name=project_name, user=user_name, run_name=row.run_name,
+            id=row.id, project_name=access.project.name, user=user_name, run_name=row.run_name,
             status=status, status_message=row.status_message,
             termination_reason=RunTerminationReason(row.termination_reason) if row.termination_reason else None,
             submitted_at=row.submitted_at, finished_at=row.finished_at, desired_replicas=row.desired_replicas,
@@ -303,9 +310,9 @@ class RunService:
             deleted=row.deleted, configuration=configuration_to_yaml_dict(configuration),
             jobs=[JobInfo(replica_num=replica.replica_num, job_submissions=[_submission_info(s, now)])
                   for replica, s in zip((r for r in replicas if r.submissions), latest, strict=True)],
-            events=[], workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id),
-            version=row.version, source="projection",
-            service=self._service(configuration, project_name, row.run_name, ready))
+            events=[], workflow_id=row.workflow_id, temporal_ui_url=self._ui_url(row.workflow_id, access),
+            can_manage=access.may_manage_run(row.user_id), version=row.version, source="projection",
+            service=self._service(configuration, access.project.name, row.run_name, ready))
 
     def _service(self, configuration: RunConfiguration, project: str, run_name: str, ready: int) -> ServiceInfo | None:
         if not isinstance(configuration, ServiceConfiguration):

@@ -23,6 +23,14 @@ def run_row(page: Page, name: str) -> Any:
     return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
 
 
+def confirm(page: Page, question: str, action: str) -> None:
+    """Destructive actions ask first: the dialog names the runs, and nothing happens until confirmed."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(question)
+    dialog.get_by_role("button", name=action, exact=True).click()
+    expect(dialog).to_be_hidden(timeout=LIVE)
+
+
 def test_sign_in_then_sign_out(page: Page, deployment: DurastackProcesses) -> None:
     page.goto("/")
     page.get_by_label("Token").fill("not-a-token")
@@ -50,11 +58,13 @@ def test_runs_list_stops_two_runs_with_one_request(page: Page, deployment: Duras
     sign_in(page, deployment.token)
     for name in names:
         expect(run_row(page, name)).to_contain_text("running", timeout=LIVE)
-    cells = run_row(page, names[0]).get_by_role("cell")
-    # The name is the row's header; the cells are the checkbox, project, user, status, replicas, ...
-    expect(cells.nth(1)).to_have_text("main")
-    expect(cells.nth(2)).to_have_text("admin")
-    expect(cells.nth(4)).to_have_text("1/1")
+    row = run_row(page, names[0])
+    cells = row.get_by_role("cell")
+    # The name (with the run's short id) is the row's header; the cells are the checkbox, project and
+    # user, status, replicas, ...
+    expect(row.get_by_role("rowheader").get_by_test_id("short-id")).to_have_text(api.get(names[0])["id"][:8])
+    expect(cells.nth(1)).to_have_text("mainadmin")
+    expect(cells.nth(3)).to_have_text("1/1")
 
     stops: list[Request] = []
     page.on("request", lambda request: stops.append(request) if request.url.endswith("/runs/stop") else None)
@@ -64,8 +74,10 @@ def test_runs_list_stops_two_runs_with_one_request(page: Page, deployment: Duras
     page.get_by_role("checkbox", name=f"Select {names[0]}").check()
     page.get_by_role("checkbox", name=f"Select {names[1]}").check()
     page.get_by_role("button", name="Stop", exact=True).click()
+    confirm(page, "Stop 2 runs?", "Stop")
 
-    expect(page.get_by_text("Stopping 2 runs")).to_be_visible(timeout=LIVE)
+    # Newest first, as the list shows them.
+    expect(page.get_by_text(f"Stopping {names[1]} and {names[0]}", exact=True)).to_be_visible(timeout=LIVE)
     for name in names[:2]:
         expect(run_row(page, name)).to_contain_text("terminated", timeout=LIVE)
     expect(run_row(page, names[2])).to_contain_text("running")
@@ -82,7 +94,8 @@ def test_runs_list_stops_two_runs_with_one_request(page: Page, deployment: Duras
     page.get_by_role("checkbox", name=f"Select {names[0]}").check()
     page.get_by_role("checkbox", name=f"Select {names[2]}").check()
     page.get_by_role("button", name="Abort", exact=True).click()
-    expect(page.get_by_text("Aborting 1 run; 1 run could not be aborted")).to_be_visible(timeout=LIVE)
+    confirm(page, "Abort 2 runs?", "Abort")
+    expect(page.get_by_text(f"Aborting {names[2]}; 1 run could not be aborted", exact=True)).to_be_visible(timeout=LIVE)
     expect(page.get_by_text(f"{names[0]}: already finished")).to_be_visible()
     expect(run_row(page, names[2])).to_contain_text("terminated", timeout=LIVE)
     assert len(stops) == 2
@@ -108,7 +121,8 @@ def test_run_details_shows_the_run_and_stops_it(page: Page, deployment: Durastac
     screenshot(page, "run-details")
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    expect(page.get_by_text("Stopping 1 run")).to_be_visible(timeout=LIVE)
+    confirm(page, f"Stop run {name}?", "Stop")
+    expect(page.get_by_text(f"Stopping {name}", exact=True)).to_be_visible(timeout=LIVE)
     expect(page.get_by_text("terminated (stopped_by_user)").first).to_be_visible(timeout=LIVE)
     expect(page.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
     expect(replicas).to_contain_text("terminated", timeout=LIVE)
@@ -139,7 +153,7 @@ def test_scale_a_service_up_and_down(page: Page, deployment: DurastackProcesses)
 
     page.get_by_role("spinbutton", name="Desired replicas").fill("3")
     page.get_by_role("button", name="Scale", exact=True).click()
-    expect(page.get_by_text("Scaling 1 run")).to_be_visible(timeout=LIVE)
+    expect(page.get_by_text(f"Scaled {name} to 3 replicas", exact=True)).to_be_visible(timeout=LIVE)
     expect(rows.filter(has_text="running")).to_have_count(3, timeout=LIVE)
     expect(cost_rate).to_have_text(f"${3 * PRICE:.2f}/h", timeout=LIVE)
     page.get_by_role("button", name="Replica 0").click()
@@ -176,7 +190,8 @@ def test_a_deleted_run_opens_by_id_with_its_logs(page: Page, deployment: Durasta
     run_row(page, name).get_by_role("link", name=name).click()
     expect(page).to_have_url(f"{deployment.url}/projects/main/runs/{name}?id={run['id']}")
     page.get_by_role("button", name="Delete", exact=True).click()
-    expect(page.get_by_text("Deleted 1 run")).to_be_visible(timeout=LIVE)
+    confirm(page, f"Delete run {name}?", "Delete")
+    expect(page.get_by_text(f"Deleted {name}", exact=True)).to_be_visible(timeout=LIVE)
     expect(page.get_by_text("deleted", exact=True)).to_be_visible(timeout=LIVE)  # the badge
     expect(page.get_by_role("button", name="Delete", exact=True)).to_have_count(0)
 

@@ -40,7 +40,8 @@ def run(status: RunStatus, jobs: dict[int, list[JobSubmissionInfo]]) -> Run:
         "id": "r", "project_name": "main", "user": "admin", "run_name": "svc", "status_message": "",
         "termination_reason": None, "submitted_at": NOW, "finished_at": None, "desired_replicas": len(jobs),
         "running_replicas": 0, "cost": 0.0, "cost_per_hour": 0.0, "deleted": False, "configuration": {},
-        "events": [], "workflow_id": "w", "temporal_ui_url": None, "version": 1, "source": "workflow"}
+        "events": [], "workflow_id": "w", "temporal_ui_url": None, "can_manage": True, "version": 1,
+        "source": "workflow"}
     return Run(status=status, jobs=[JobInfo(replica_num=num, job_submissions=subs) for num, subs in jobs.items()],
                **fields)
 

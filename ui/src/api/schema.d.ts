@@ -941,8 +941,12 @@ export interface components {
             include_deleted?: boolean;
             /** @description only this user's runs */
             username?: string | null;
-            /** @description only runs of this name: its history */
+            /** @description only runs of exactly this name: its history */
             run_name?: string | null;
+            /** @description only runs whose name contains this text, ignoring case (no wildcards: % and _ match themselves) */
+            name_contains?: string | null;
+            /** @description only runs in one of these statuses; null or empty: any status */
+            statuses?: components["schemas"]["RunStatus"][] | null;
             /** @default 100 */
             limit?: number;
             /** @description the last run of the previous page */
@@ -985,8 +989,12 @@ export interface components {
             include_deleted?: boolean;
             /** @description only this user's runs */
             username?: string | null;
-            /** @description only runs of this name: its history */
+            /** @description only runs of exactly this name: its history */
             run_name?: string | null;
+            /** @description only runs whose name contains this text, ignoring case (no wildcards: % and _ match themselves) */
+            name_contains?: string | null;
+            /** @description only runs in one of these statuses; null or empty: any status */
+            statuses?: components["schemas"]["RunStatus"][] | null;
             /** @default 100 */
             limit?: number;
             /** @description the last run of the previous page */
@@ -1153,7 +1161,10 @@ export interface components {
             jobs: components["schemas"]["JobInfo"][];
             events: components["schemas"]["RunEventInfo"][];
             workflow_id: string;
+            /** @description the run's workflow in the Temporal Web UI; null unless the caller is a global admin (the Temporal UI shows every project) and the server knows the UI's address */
             temporal_ui_url: string | null;
+            /** @description whether the caller may stop, scale and delete this run: its owner, a project admin or manager, or a global admin */
+            can_manage: boolean;
             version: number;
             /**
              * @description workflow: a live query; projection: the database copy

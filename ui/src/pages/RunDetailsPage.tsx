@@ -16,6 +16,7 @@ import { useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { getRun, listRuns, scaleRuns } from "../api/endpoints";
 import type { Run } from "../api/types";
+import { ConfirmAction } from "../components/ConfirmAction";
 import { Status } from "../components/Status";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
@@ -30,8 +31,10 @@ import { useFollow } from "../routing/navigation";
 import { runHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
 import { formatCost, formatTime, replicaRange, replicasLabel } from "../runs/format";
-import { type BatchAction, outcomeMessage } from "../runs/outcomes";
+import { confirmation, notYoursReason, type RunAction } from "../runs/manage";
+import { outcomeMessage } from "../runs/outcomes";
 import { isFinished } from "../runs/status";
+import { reachableTemporalUiUrl } from "../runs/temporalUi";
 import { serving } from "../service/serving";
 
 const POLL_MS = 2000;
@@ -46,7 +49,8 @@ interface Props {
 export function RunDetailsPage({ api, project, name, id }: Props) {
   const follow = useFollow();
   const flash = useFlash();
-  const [busy, setBusy] = useState<Exclude<BatchAction, "scale"> | null>(null);
+  const [busy, setBusy] = useState<RunAction | null>(null);
+  const [confirming, setConfirming] = useState<RunAction | null>(null);
   // Opened by name, the page follows the run it found first, even once that run is deleted or a
   // newer run takes the name; each poll also reads the latest run of the name, to say so.
   const shownId = useRef(id);
@@ -70,7 +74,7 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
   }
 
   const finished = isFinished(run.status);
-  const act = async (action: Exclude<BatchAction, "scale">): Promise<void> => {
+  const act = async (action: RunAction): Promise<void> => {
     setBusy(action);
     try {
       flash.show(outcomeMessage(action, await runBatch(api, action, [run])));
@@ -78,13 +82,18 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
       flash.showError(`Could not ${action} ${run.run_name}`, error);
     } finally {
       setBusy(null);
+      setConfirming(null);
       polled.refresh();
     }
   };
+  // Disabled, saying why, for whoever may not manage the run (the server would refuse anyway).
+  const notYours = (action: RunAction | "scale"): string | undefined =>
+    run.can_manage ? undefined : notYoursReason(action);
+  const temporalUiUrl = reachableTemporalUiUrl(run.temporal_ui_url, window.location.hostname);
   const scale = async (replicas: number): Promise<void> => {
     try {
       const { results } = await scaleRuns(api, run.project_name, [run.id], replicas);
-      flash.show(outcomeMessage("scale", results.map((result) => ({ ...result, run_name: run.run_name }))));
+      flash.show(outcomeMessage("scale", results.map((result) => ({ ...result, run_name: run.run_name })), replicas));
     } catch (error) {
       flash.showError(`Could not scale ${run.run_name}`, error);
     } finally {
@@ -102,15 +111,18 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
           description={<Status status={run.status} terminationReason={run.termination_reason} deleted={run.deleted} />}
           actions={
             <SpaceBetween direction="horizontal" size="xs">
-              {run.temporal_ui_url && (
-                <Button href={run.temporal_ui_url} target="_blank" iconName="external" iconAlign="right">
+              {temporalUiUrl && (
+                <Button href={temporalUiUrl} target="_blank" iconName="external" iconAlign="right">
                   Open in Temporal UI
                 </Button>
               )}
-              <Button disabled={finished || !!busy} loading={busy === "stop"} onClick={() => void act("stop")}>Stop</Button>
-              <Button disabled={finished || !!busy} loading={busy === "abort"} onClick={() => void act("abort")}>Abort</Button>
+              <Button disabled={finished || !!busy || !run.can_manage} disabledReason={finished ? undefined : notYours("stop")}
+                loading={busy === "stop"} onClick={() => setConfirming("stop")}>Stop</Button>
+              <Button disabled={finished || !!busy || !run.can_manage} disabledReason={finished ? undefined : notYours("abort")}
+                loading={busy === "abort"} onClick={() => setConfirming("abort")}>Abort</Button>
               {finished && !run.deleted && (
-                <Button disabled={!!busy} loading={busy === "delete"} onClick={() => void act("delete")}>Delete</Button>
+                <Button disabled={!!busy || !run.can_manage} disabledReason={notYours("delete")}
+                  loading={busy === "delete"} onClick={() => setConfirming("delete")}>Delete</Button>
               )}
             </SpaceBetween>
           }
@@ -155,7 +167,8 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
         {service && !finished && <ServicePanel service={service} />}
         {range && !finished && !service?.autoscaling && (
           <Container header={<Header variant="h2">Scale</Header>}>
-            <ScaleControl key={run.desired_replicas} range={range} desired={run.desired_replicas} onScale={scale} />
+            <ScaleControl key={run.desired_replicas} range={range} desired={run.desired_replicas} onScale={scale}
+              disabledReason={notYours("scale")} />
           </Container>
         )}
         <ReplicasTable jobs={run.jobs} />
@@ -170,6 +183,8 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
           />
         </Container>
       </SpaceBetween>
+      <ConfirmAction confirmation={confirming && confirmation(confirming, [run])} busy={busy !== null}
+        onCancel={() => setConfirming(null)} onConfirm={() => { if (confirming) void act(confirming); }} />
     </ContentLayout>
   );
 }

@@ -1,12 +1,15 @@
-// Every run the caller may see, newest first, refreshed every 2 s; Stop, Abort and Delete act on
-// the selected runs with one request per project.
+// Every run the caller may see, newest first, refreshed every 2 s. The filters run on the server
+// (every page, not only the one in view). Stop, Abort and Delete ask first, then act on the
+// selected runs the caller may manage, with one request per project.
 
+import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
+import CollectionPreferences from "@cloudscape-design/components/collection-preferences";
 import Flashbar from "@cloudscape-design/components/flashbar";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
-import Link from "@cloudscape-design/components/link";
-import Multiselect, { type MultiselectProps } from "@cloudscape-design/components/multiselect";
+import Multiselect from "@cloudscape-design/components/multiselect";
 import Pagination from "@cloudscape-design/components/pagination";
 import Select, { type SelectProps } from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
@@ -15,33 +18,39 @@ import Toggle from "@cloudscape-design/components/toggle";
 import { useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { listProjects, listRuns } from "../api/endpoints";
-import type { Run } from "../api/types";
-import { Status } from "../components/Status";
+import type { Run, RunOutcome, RunStatus } from "../api/types";
+import { ConfirmAction } from "../components/ConfirmAction";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
 import { useFollow } from "../routing/navigation";
-import { runHref, submitHref } from "../routing/routes";
+import { submitHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
-import { formatCost, formatTime, replicasLabel, runHosts } from "../runs/format";
-import { type Cursor, cursorAfter, DEFAULT_FILTERS, listBody, type RunFilters } from "../runs/listQuery";
-import { type BatchAction, outcomeMessage } from "../runs/outcomes";
-import { isFinished } from "../runs/status";
+import { type Cursor, cursorAfter, DEFAULT_FILTERS, historyFilters, isFiltered, listBody, type RunFilters }
+  from "../runs/listQuery";
+import { confirmation, notYoursReason, planBatch, type RunAction } from "../runs/manage";
+import { outcomeMessage } from "../runs/outcomes";
+import { COLUMN_OPTIONS, loadColumns, saveColumns } from "../runs/columnPreferences";
+import { runColumns } from "../runs/RunColumns";
 
 const PAGE_SIZE = 20;
 const POLL_MS = 2000;
-const STATUSES = ["pending", "submitted", "provisioning", "running", "terminating", "terminated", "failed", "done"];
+const STATUSES: RunStatus[] = ["pending", "submitted", "provisioning", "running", "terminating", "terminated", "failed",
+  "done"];
 const ALL_PROJECTS: SelectProps.Option = { label: "All projects", value: "" };
+const ACTIONS: RunAction[] = ["stop", "abort", "delete"];
+const LABEL: Record<RunAction, string> = { stop: "Stop", abort: "Abort", delete: "Delete" };
 
 export function RunsListPage({ api }: { api: ApiClient }) {
   const follow = useFollow();
   const flash = useFlash();
   const [filters, setFilters] = useState<RunFilters>(DEFAULT_FILTERS);
-  const [statuses, setStatuses] = useState<readonly MultiselectProps.Option[]>([]);
   const [cursors, setCursors] = useState<Cursor[]>([null]); // cursors[i] starts page i + 1
   const [pageIndex, setPageIndex] = useState(0);
   const [selected, setSelected] = useState<Run[]>([]);
-  const [busy, setBusy] = useState<BatchAction | null>(null);
+  const [confirming, setConfirming] = useState<RunAction | null>(null);
+  const [busy, setBusy] = useState<RunAction | null>(null);
   const [projects, setProjects] = useState<SelectProps.Option[]>([ALL_PROJECTS]);
+  const [columns, setColumns] = useState(loadColumns);
 
   useEffect(() => {
     listProjects(api).then(
@@ -57,11 +66,12 @@ export function RunsListPage({ api }: { api: ApiClient }) {
 
   const page = runs.data?.slice(0, PAGE_SIZE) ?? [];
   const hasNext = (runs.data?.length ?? 0) > PAGE_SIZE;
-  const wanted = new Set(statuses.map((option) => option.value));
-  const shown = wanted.size ? page.filter((run) => wanted.has(run.status)) : page;
   // Selection survives refreshes: the rows are new objects, the ids are not.
   const selectedIds = new Set(selected.map((run) => run.id));
-  const selectedNow = shown.filter((run) => selectedIds.has(run.id));
+  const selectedNow = page.filter((run) => selectedIds.has(run.id));
+  const plans = { stop: planBatch("stop", selectedNow), abort: planBatch("abort", selectedNow),
+    delete: planBatch("delete", selectedNow) };
+  const asking = confirming && confirmation(confirming, plans[confirming].acting, plans[confirming].skipped);
 
   const changeFilters = (change: Partial<RunFilters>): void => {
     setFilters((current) => ({ ...current, ...change }));
@@ -70,15 +80,20 @@ export function RunsListPage({ api }: { api: ApiClient }) {
     setSelected([]);
   };
 
-  const act = async (action: Exclude<BatchAction, "scale">): Promise<void> => {
+  const act = async (action: RunAction): Promise<void> => {
+    const { acting, skipped } = plans[action];
     setBusy(action);
     try {
-      flash.show(outcomeMessage(action, await runBatch(api, action, selectedNow)));
+      // The runs the caller may not manage are not sent; the message names them with the others.
+      const left: RunOutcome[] = skipped.map((run) => ({ run_name: run.run_name, id: run.id,
+        outcome: `error: ${notYoursReason(action).toLowerCase()}` }));
+      flash.show(outcomeMessage(action, [...await runBatch(api, action, acting), ...left]));
       setSelected([]);
     } catch (error) {
       flash.showError(`Could not ${action} the runs`, error);
     } finally {
       setBusy(null);
+      setConfirming(null);
       runs.refresh();
     }
   };
@@ -93,8 +108,9 @@ export function RunsListPage({ api }: { api: ApiClient }) {
     setSelected([]);
   };
 
-  const active = selectedNow.filter((run) => !isFinished(run.status));
-  const finished = selectedNow.filter((run) => isFinished(run.status) && !run.deleted);
+  const showHistory = (run: Run): void => {
+    changeFilters(historyFilters(run));
+  };
 
   return (
     <SpaceBetween size="m">
@@ -102,28 +118,46 @@ export function RunsListPage({ api }: { api: ApiClient }) {
       {runs.error && <Flashbar items={[{ type: "error", header: "Could not load runs", content: runs.error.message, id: "load" }]} />}
       <Table<Run>
         variant="full-page"
-        items={shown}
+        items={page}
         trackBy="id"
         loading={runs.loading}
         loadingText="Loading runs"
         selectionType="multi"
         selectedItems={selectedNow}
         onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
+        wrapLines
+        columnDisplay={columns}
         ariaLabels={{
+          tableLabel: "Runs",
           selectionGroupLabel: "Runs",
           allItemsSelectionLabel: () => "Select all runs",
           itemSelectionLabel: (_, run) => `Select ${run.run_name}`,
         }}
-        empty={<span>No runs</span>}
+        empty={
+          <Box textAlign="center" color="inherit">
+            {isFiltered(filters) ? (
+              <SpaceBetween size="xs">
+                <span>No runs match the filters</span>
+                <Button onClick={() => changeFilters({ ...DEFAULT_FILTERS, showDeleted: filters.showDeleted })}>
+                  Clear filters
+                </Button>
+              </SpaceBetween>
+            ) : <span>No runs</span>}
+          </Box>
+        }
         header={
           <Header
             variant="awsui-h1-sticky"
-            counter={selectedNow.length ? `(${selectedNow.length}/${shown.length})` : `(${shown.length}${hasNext ? "+" : ""})`}
+            counter={selectedNow.length ? `(${selectedNow.length}/${page.length})` : `(${page.length}${hasNext ? "+" : ""})`}
             actions={
               <SpaceBetween direction="horizontal" size="xs">
-                <Button disabled={!active.length || !!busy} loading={busy === "stop"} onClick={() => void act("stop")}>Stop</Button>
-                <Button disabled={!active.length || !!busy} loading={busy === "abort"} onClick={() => void act("abort")}>Abort</Button>
-                <Button disabled={!finished.length || !!busy} loading={busy === "delete"} onClick={() => void act("delete")}>Delete</Button>
+                {ACTIONS.map((action) => (
+                  <Button key={action} disabled={!!plans[action].disabledReason || !!busy}
+                    disabledReason={plans[action].disabledReason ?? undefined} loading={busy === action}
+                    onClick={() => setConfirming(action)}>
+                    {LABEL[action]}
+                  </Button>
+                ))}
                 <Button variant="primary" href={submitHref(filters.project)} onFollow={follow}>Submit a run</Button>
               </SpaceBetween>
             }
@@ -132,31 +166,43 @@ export function RunsListPage({ api }: { api: ApiClient }) {
           </Header>
         }
         filter={
-          <SpaceBetween direction="horizontal" size="s" alignItems="center">
-            <Select
-              selectedOption={projects.find((option) => option.value === (filters.project ?? "")) ?? ALL_PROJECTS}
-              options={projects}
-              onChange={({ detail }) => changeFilters({ project: detail.selectedOption.value || null })}
-              ariaLabel="Project"
-            />
-            <Input type="search" placeholder="Run name" ariaLabel="Run name" value={filters.name}
-              onChange={({ detail }) => changeFilters({ name: detail.value })} />
-            <Input type="search" placeholder="User" ariaLabel="User" value={filters.user}
-              onChange={({ detail }) => changeFilters({ user: detail.value })} />
-            <Multiselect
-              selectedOptions={statuses}
-              options={STATUSES.map((status) => ({ label: status, value: status }))}
-              onChange={({ detail }) => setStatuses(detail.selectedOptions)}
-              placeholder="Any status"
-              ariaLabel="Status"
-              hideTokens
-            />
-            <Toggle checked={filters.onlyActive} onChange={({ detail }) => changeFilters({ onlyActive: detail.checked })}>
-              Active only
-            </Toggle>
-            <Toggle checked={filters.showDeleted} onChange={({ detail }) => changeFilters({ showDeleted: detail.checked })}>
-              Show deleted
-            </Toggle>
+          <SpaceBetween size="s">
+            <SpaceBetween direction="horizontal" size="s" alignItems="center">
+              <Select
+                selectedOption={projects.find((option) => option.value === (filters.project ?? "")) ?? ALL_PROJECTS}
+                options={projects}
+                onChange={({ detail }) => changeFilters({ project: detail.selectedOption.value || null, history: null })}
+                ariaLabel="Project"
+              />
+              <Input type="search" placeholder="Name contains" ariaLabel="Run name" value={filters.name}
+                onChange={({ detail }) => changeFilters({ name: detail.value })} />
+              <Input type="search" placeholder="User" ariaLabel="User" value={filters.user}
+                onChange={({ detail }) => changeFilters({ user: detail.value })} />
+              <Multiselect
+                selectedOptions={filters.statuses.map((status) => ({ label: status, value: status }))}
+                options={STATUSES.map((status) => ({ label: status, value: status }))}
+                onChange={({ detail }) => changeFilters({
+                  statuses: STATUSES.filter((status) => detail.selectedOptions.some((option) => option.value === status)),
+                })}
+                // With a choice, the placeholder is only read out after it ("failed, done statuses (2)").
+                placeholder={filters.statuses.length ? "statuses" : "Any status"}
+                ariaLabel="Status"
+                inlineTokens
+                deselectAriaLabel={(option) => `Remove ${option.label ?? ""}`}
+              />
+              <Toggle checked={filters.onlyActive} onChange={({ detail }) => changeFilters({ onlyActive: detail.checked })}>
+                Active only
+              </Toggle>
+              <Toggle checked={filters.showDeleted} onChange={({ detail }) => changeFilters({ showDeleted: detail.checked })}>
+                Show deleted
+              </Toggle>
+            </SpaceBetween>
+            {filters.history && (
+              <Alert type="info" header={`History of ${filters.history}`}
+                action={<Button onClick={() => changeFilters({ history: null })}>Show all runs</Button>}>
+                Every run named {filters.history} in project {filters.project}, newest first, deleted ones included.
+              </Alert>
+            )}
           </SpaceBetween>
         }
         pagination={
@@ -168,25 +214,24 @@ export function RunsListPage({ api }: { api: ApiClient }) {
             ariaLabels={{ nextPageLabel: "Next page", previousPageLabel: "Previous page", pageLabel: (n) => `Page ${n}` }}
           />
         }
-        columnDefinitions={[
-          {
-            id: "name", header: "Name", isRowHeader: true,
-            cell: (run) => <Link href={runHref(run.project_name, run.run_name, run.id)} onFollow={follow}>{run.run_name}</Link>,
-          },
-          { id: "project", header: "Project", cell: (run) => run.project_name },
-          { id: "user", header: "User", cell: (run) => run.user },
-          {
-            id: "status", header: "Status",
-            cell: (run) => <Status status={run.status} terminationReason={run.termination_reason} deleted={run.deleted} />,
-          },
-          { id: "replicas", header: "Replicas", cell: replicasLabel },
-          { id: "submitted", header: "Submitted", cell: (run) => formatTime(run.submitted_at) },
-          { id: "finished", header: "Finished", cell: (run) => formatTime(run.finished_at) },
-          { id: "cost", header: "Cost", cell: (run) => formatCost(run.cost) },
-          { id: "cost_rate", header: "Cost rate", cell: (run) => `${formatCost(run.cost_per_hour)}/h` },
-          { id: "host", header: "Host", cell: runHosts },
-        ]}
+        preferences={
+          <CollectionPreferences
+            title="Preferences"
+            confirmLabel="Confirm"
+            cancelLabel="Cancel"
+            preferences={{ contentDisplay: columns }}
+            contentDisplayPreference={{ title: "Columns", options: COLUMN_OPTIONS }}
+            onConfirm={({ detail }) => {
+              const chosen = detail.contentDisplay ?? columns;
+              setColumns([...chosen]);
+              saveColumns(chosen);
+            }}
+          />
+        }
+        columnDefinitions={runColumns({ follow, showHistory })}
       />
+      <ConfirmAction confirmation={asking} busy={busy !== null} onCancel={() => setConfirming(null)}
+        onConfirm={() => { if (confirming) void act(confirming); }} />
     </SpaceBetween>
   );
 }

@@ -10,11 +10,13 @@ interface Props {
   range: ReplicaRange;
   desired: number;
   onScale: (replicas: number) => Promise<void>;
+  /** Why the caller may not scale it (not theirs to manage); undefined when they may. */
+  disabledReason?: string;
 }
 
 /** A service's replica count, within its configured range (the server checks it again); a fixed
- * count says how to make it scalable instead. */
-export function ScaleControl({ range, desired, onScale }: Props) {
+ * count says how to make it scalable instead; a run the caller may not manage says so. */
+export function ScaleControl({ range, desired, onScale, disabledReason }: Props) {
   const [value, setValue] = useState(String(desired));
   const [busy, setBusy] = useState(false);
   const replicas = Number(value);
@@ -30,12 +32,13 @@ export function ScaleControl({ range, desired, onScale }: Props) {
     }
   };
   return (
-    <FormField label="Desired replicas" controlId="replicas" description={`between ${range.min} and ${range.max}`}
-      errorText={valid ? undefined : `a whole number from ${range.min} to ${range.max}`}>
+    <FormField label="Desired replicas" controlId="replicas"
+      description={disabledReason ?? `between ${range.min} and ${range.max}`}
+      errorText={valid || disabledReason ? undefined : `a whole number from ${range.min} to ${range.max}`}>
       <SpaceBetween direction="horizontal" size="xs">
-        <Input controlId="replicas" type="number" inputMode="numeric" value={value}
+        <Input controlId="replicas" type="number" inputMode="numeric" value={value} disabled={!!disabledReason}
           onChange={({ detail }) => setValue(detail.value)} />
-        <Button disabled={!valid || replicas === desired} loading={busy} onClick={() => void scale()}>Scale</Button>
+        <Button disabled={!!disabledReason || !valid || replicas === desired} loading={busy} onClick={() => void scale()}>Scale</Button>
       </SpaceBetween>
     </FormField>
   );

@@ -66,3 +66,66 @@ export function replicaRange(configuration: Record<string, unknown>): ReplicaRan
   }
   return null;
 }
+
+/** "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago" (then the date): how long ago a time
+ * was, at a glance; the exact time goes in a tooltip (formatTime). "in 3 min" for a time ahead of
+ * this browser's clock (a server's clock may run a little ahead). "-" for none. */
+export function formatRelativeTime(iso: string | null, now: number = Date.now()): string {
+  if (!iso) return "-";
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  const seconds = Math.round((now - then) / 1000);
+  const ahead = seconds < 0;
+  const span = Math.abs(seconds);
+  if (span < 5) return "just now";
+  const amount = span < 60 ? `${span} s`
+    : span < 3600 ? `${Math.floor(span / 60)} min`
+      : span < 86_400 ? `${Math.floor(span / 3600)} h`
+        : span < 30 * 86_400 ? `${Math.floor(span / 86_400)} d`
+          : null;
+  if (amount === null) return new Date(then).toLocaleDateString();
+  return ahead ? `in ${amount}` : `${amount} ago`;
+}
+
+/** The first 8 characters of a run id: enough to tell apart runs that share a name. */
+export const shortId = (id: string): string => id.slice(0, 8);
+
+/** What each replica asks for, from the run's configuration (as the API writes it:
+ * `{cpu: 0.5, memory: "512MB", gpu: {name: [A100], count: 2, memory: "40960MB"}}`):
+ * "0.5 CPU, 512MB, 2×A100 (≥40GB)"; "-" when the configuration has none. */
+export function formatRunResources(configuration: Record<string, unknown>): string {
+  const resources = configuration.resources;
+  if (typeof resources !== "object" || resources === null) return "-";
+  const { cpu, memory, gpu } = resources as { cpu?: unknown; memory?: unknown; gpu?: unknown };
+  const parts: string[] = [];
+  if (typeof cpu === "number") parts.push(`${cpu} CPU`);
+  if (typeof memory === "string") parts.push(readableSize(memory));
+  if (typeof gpu === "object" && gpu !== null) {
+    const { name, count, memory: gpuMemory } = gpu as { name?: unknown; count?: unknown; memory?: unknown };
+    const models = Array.isArray(name) && name.length ? name.join("/") : "GPU";
+    const least = typeof gpuMemory === "string" ? ` (≥${readableSize(gpuMemory)})` : "";
+    parts.push(`${typeof count === "number" ? count : 1}×${models}${least}`);
+  }
+  return parts.join(", ") || "-";
+}
+
+/** "40960MB" → "40GB" (whole gigabytes read as such, as the server writes them); anything else as is. */
+function readableSize(size: string): string {
+  const match = /^(\d+)MB$/.exec(size);
+  if (!match) return size;
+  const mb = Number(match[1]);
+  return mb >= 1024 && mb % 1024 === 0 ? `${mb / 1024}GB` : size;
+}
+
+/** The hourly price of the instances of the replicas' latest submissions (those that got one, so
+ * a finished run keeps the price it ran at): "$3.60/h" for one price, "$1.00–$3.60/h" when
+ * replicas differ; "-" before any replica has started. */
+export function formatPrice(run: Pick<Run, "jobs">): string {
+  const prices = run.jobs.map(lastSubmission)
+    .filter((s): s is JobSubmission => !!s && s.started_at !== null)
+    .map((s) => s.price_per_hour);
+  if (!prices.length) return "-";
+  const low = Math.min(...prices);
+  const high = Math.max(...prices);
+  return low === high ? `${formatCost(low)}/h` : `${formatCost(low)}–${formatCost(high)}/h`;
+}

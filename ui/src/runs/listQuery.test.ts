@@ -1,20 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { cursorAfter, DEFAULT_FILTERS, listBody } from "./listQuery";
+import { cursorAfter, DEFAULT_FILTERS, historyFilters, isFiltered, listBody } from "./listQuery";
 
 describe("listBody", () => {
   it("asks for one run more than a page, without deleted runs by default", () => {
     expect(listBody(DEFAULT_FILTERS, null, 20)).toEqual({ only_active: false, include_deleted: false, limit: 21 });
   });
 
-  it("sends only the filters that are set, trimmed", () => {
-    expect(listBody({ project: "lab", user: " alice ", name: "train", onlyActive: true, showDeleted: true }, null, 10))
-      .toEqual({ project_name: "lab", username: "alice", run_name: "train", only_active: true, include_deleted: true,
-        limit: 11 });
+  it("sends only the filters that are set, trimmed, for the server to apply to every page", () => {
+    expect(listBody({ project: "lab", user: " alice ", name: " hp-Trial ", history: null, statuses: ["failed", "done"],
+      onlyActive: true, showDeleted: true }, null, 10))
+      .toEqual({ project_name: "lab", username: "alice", name_contains: "hp-Trial", statuses: ["failed", "done"],
+        only_active: true, include_deleted: true, limit: 11 });
+  });
+
+  it("asks for a name's history by its exact name", () => {
+    expect(listBody(historyFilters({ project_name: "lab", run_name: "train" }), null, 20)).toEqual(
+      { project_name: "lab", run_name: "train", only_active: false, include_deleted: true, limit: 21 });
   });
 
   it("starts a later page after the last run of the page before", () => {
     const cursor = cursorAfter({ submitted_at: "2025-01-02T03:04:05Z", id: "r-1" });
-    expect(listBody(DEFAULT_FILTERS, cursor, 20)).toMatchObject(
-      { prev_submitted_at: "2025-01-02T03:04:05Z", prev_run_id: "r-1" });
+    expect(listBody({ ...DEFAULT_FILTERS, statuses: ["failed"] }, cursor, 20)).toMatchObject(
+      { statuses: ["failed"], prev_submitted_at: "2025-01-02T03:04:05Z", prev_run_id: "r-1" });
+  });
+});
+
+describe("isFiltered", () => {
+  it("is true when a filter narrows the list", () => {
+    expect(isFiltered(DEFAULT_FILTERS)).toBe(false);
+    expect(isFiltered({ ...DEFAULT_FILTERS, showDeleted: true })).toBe(false);
+    expect(isFiltered({ ...DEFAULT_FILTERS, statuses: ["failed"] })).toBe(true);
+    expect(isFiltered({ ...DEFAULT_FILTERS, name: "x" })).toBe(true);
   });
 });

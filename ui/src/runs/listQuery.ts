@@ -1,22 +1,39 @@
-// The runs list's filters and page, as the body of `POST /api/runs/list` (keyset pagination:
-// a page starts after the last run of the page before it).
+// The runs list's filters and page, as the body of `POST /api/runs/list`: every filter runs on the
+// server, so it reaches every page, not only the one in view (keyset pagination: a page starts
+// after the last run of the page before it).
 
-import type { ListRunsFilter, Run } from "../api/types";
+import type { ListRunsFilter, Run, RunStatus } from "../api/types";
 
 export interface RunFilters {
   project: string | null;
   user: string;
+  /** A piece of the name, in any case. */
   name: string;
+  /** Exactly this name in `project`: a name's history (every run of it, newest first). */
+  history: string | null;
+  /** Any of these; none: any status. */
+  statuses: RunStatus[];
   onlyActive: boolean;
   showDeleted: boolean;
 }
 
-export const DEFAULT_FILTERS: RunFilters = { project: null, user: "", name: "", onlyActive: false, showDeleted: false };
+export const DEFAULT_FILTERS: RunFilters = {
+  project: null, user: "", name: "", history: null, statuses: [], onlyActive: false, showDeleted: false,
+};
 
 export type Cursor = { prev_submitted_at: string; prev_run_id: string } | null;
 
 export const cursorAfter = (run: Pick<Run, "submitted_at" | "id">): Cursor =>
   ({ prev_submitted_at: run.submitted_at, prev_run_id: run.id });
+
+/** The filters that show a name's history: every run of that name in its project, deleted ones too
+ * (they are part of it); the other filters are cleared, as they would hide some of it. */
+export const historyFilters = (run: Pick<Run, "project_name" | "run_name">): RunFilters =>
+  ({ ...DEFAULT_FILTERS, project: run.project_name, history: run.run_name, showDeleted: true });
+
+/** Whether any filter narrows the list (an empty list then says so, rather than "no runs"). */
+export const isFiltered = (filters: RunFilters): boolean =>
+  JSON.stringify({ ...filters, showDeleted: false }) !== JSON.stringify({ ...DEFAULT_FILTERS, showDeleted: false });
 
 /** One more run than the page shows, so that the page knows whether another follows. */
 export function listBody(filters: RunFilters, cursor: Cursor, pageSize: number): ListRunsFilter {
@@ -27,7 +44,9 @@ export function listBody(filters: RunFilters, cursor: Cursor, pageSize: number):
   };
   if (filters.project) body.project_name = filters.project;
   if (filters.user.trim()) body.username = filters.user.trim();
-  if (filters.name.trim()) body.run_name = filters.name.trim();
+  if (filters.history) body.run_name = filters.history;
+  if (filters.name.trim()) body.name_contains = filters.name.trim();
+  if (filters.statuses.length) body.statuses = [...filters.statuses];
   if (cursor) Object.assign(body, cursor);
   return body;
 }

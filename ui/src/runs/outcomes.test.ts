@@ -1,19 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { describeOutcome, outcomeMessage } from "./outcomes";
+import { describeOutcome, nameList, outcomeMessage } from "./outcomes";
 
 const result = (run_name: string, outcome: string) => ({ run_name, id: `${run_name}-id`, outcome });
 
 describe("outcomeMessage", () => {
-  it("is a success when every run took the action", () => {
+  it("names the runs that took the action", () => {
     expect(outcomeMessage("stop", [result("a", "stopping"), result("b", "stopping")])).toEqual(
-      { type: "success", header: "Stopping 2 runs", problems: [] });
+      { type: "success", header: "Stopping a and b", problems: [] });
     expect(outcomeMessage("delete", [result("a", "deleted")])).toEqual(
-      { type: "success", header: "Deleted 1 run", problems: [] });
-    expect(outcomeMessage("abort", [result("a", "stopping")]).header).toBe("Aborting 1 run");
-    expect(outcomeMessage("scale", [result("web", "scaled")]).type).toBe("success");
+      { type: "success", header: "Deleted a", problems: [] });
+    expect(outcomeMessage("abort", [result("a", "stopping")]).header).toBe("Aborting a");
   });
 
-  it("lists each run that could not, and why", () => {
+  it("says where a scale went", () => {
+    expect(outcomeMessage("scale", [result("web", "scaled")], 3)).toEqual(
+      { type: "success", header: "Scaled web to 3 replicas", problems: [] });
+    expect(outcomeMessage("scale", [result("web", "scaled")], 1).header).toBe("Scaled web to 1 replica");
+  });
+
+  it("names the runs that took it and each run that could not, and why", () => {
     const message = outcomeMessage("stop", [
       result("a", "stopping"),
       result("b", "already_finished"),
@@ -22,7 +27,7 @@ describe("outcomeMessage", () => {
     ]);
     expect(message).toEqual({
       type: "warning",
-      header: "Stopping 1 run; 3 runs could not be stopped",
+      header: "Stopping a; 3 runs could not be stopped",
       problems: [
         "b: already finished",
         "ghost: not found",
@@ -33,13 +38,22 @@ describe("outcomeMessage", () => {
 
   it("is an error when no run took the action", () => {
     expect(outcomeMessage("delete", [result("a", "error: run a is active; stop it first")])).toEqual(
-      { type: "error", header: "The run could not be deleted", problems: ["a: run a is active; stop it first"] });
-    expect(outcomeMessage("scale", [result("a", "error: x"), result("b", "error: y")]).header).toBe(
+      { type: "error", header: "a could not be deleted", problems: ["a: run a is active; stop it first"] });
+    expect(outcomeMessage("scale", [result("a", "error: x"), result("b", "error: y")], 2).header).toBe(
       "None of the 2 runs could be scaled");
   });
 
   it("does not take another action's success for its own", () => {
     expect(outcomeMessage("delete", [result("a", "stopping")]).problems).toEqual(["a: stopping"]);
+  });
+});
+
+describe("nameList", () => {
+  it("reads as a sentence, and counts what is past five names", () => {
+    expect(nameList(["a"])).toBe("a");
+    expect(nameList(["a", "b", "c"])).toBe("a, b and c");
+    expect(nameList(["a", "b", "c", "d", "e", "f"])).toBe("a, b, c, d, e and 1 more");
+    expect(nameList(["a", "b", "c", "d", "e", "f", "g"])).toBe("a, b, c, d, e and 2 more");
   });
 });
 
