@@ -207,10 +207,14 @@ function Freshness({ run }: { run: Pick<Run, "source" | "status"> }) {
 /** The run's address by name, to share: it opens whichever run has the name then (this page's
  * address names this run). */
 function NameLink({ project, name }: { project: string; name: string }) {
-  const href = `${window.location.origin}${runHref(project, name)}`;
+  const path = runHref(project, name);
   return (
-    <CopyToClipboard variant="inline" textToCopy={href} copyButtonAriaLabel="Copy the link by name"
-      copySuccessText="Link copied: it opens the latest run of this name" copyErrorText="Could not copy the link" />
+    <SpaceBetween direction="horizontal" size="xxs" alignItems="center">
+      <CopyToClipboard variant="icon" textToCopy={`${window.location.origin}${path}`}
+        copyButtonAriaLabel="Copy the link by name" copySuccessText="Link copied: it opens the latest run of this name"
+        copyErrorText="Could not copy the link" />
+      <Box variant="small" color="text-body-secondary">{path}</Box>
+    </SpaceBetween>
   );
 }
 

@@ -1,12 +1,13 @@
 import Box from "@cloudscape-design/components/box";
 import Header from "@cloudscape-design/components/header";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
-import type { ReactNode } from "react";
+import { Fragment, type ReactNode } from "react";
 import type { Job } from "../api/types";
-import { Status } from "../components/Status";
 import { formatCost, formatTime, hostDetails, lastSubmission } from "../runs/format";
+import { statusIndicatorType, statusLabel } from "../runs/status";
 import { readiness } from "../service/serving";
-import { attemptLabel, exitCodeLabel } from "./replicaCells";
+import { attemptLabel, breakPoints, exitCodeLabel } from "./replicaCells";
 
 const secondary = (text: string): ReactNode =>
   text ? <Box variant="small" display="block" color="text-body-secondary">{text}</Box> : null;
@@ -31,13 +32,20 @@ export function ReplicasTable({ jobs }: { jobs: Job[] }) {
           },
         },
         {
-          id: "status", header: "Status",
+          id: "status", header: "Status", minWidth: 190,
           cell: (job) => {
             const submission = lastSubmission(job);
             if (!submission) return "-";
             return (
               <div>
-                <Status status={submission.status} terminationReason={submission.termination_reason} />
+                <StatusIndicator type={statusIndicatorType(submission.status)}>
+                  {/* The indicator breaks anywhere (break-all); the label breaks between words. */}
+                  <span style={{ wordBreak: "normal", overflowWrap: "break-word" }}>
+                    {breakPoints(statusLabel(submission.status, submission.termination_reason)).map((piece, index) => (
+                      <Fragment key={index}>{piece}<wbr /></Fragment>
+                    ))}
+                  </span>
+                </StatusIndicator>
                 {secondary(readiness(submission))}
                 {secondary(submission.status_message)}
               </div>
