@@ -23,7 +23,7 @@ from api.fields import (
     both_or_neither,
     exactly_one_of,
 )
-from core.configuration import MAX_REPLICAS
+from core.configuration import MAX_CONFIGURATION_YAML_CHARS, MAX_REPLICAS
 from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
 
 
@@ -39,9 +39,16 @@ CODE_HASH_PATTERN = r"^[0-9a-f]{64}$"
 CodeHash = Annotated[str, StringConstraints(pattern=CODE_HASH_PATTERN)]
 
 
+ConfigurationYaml = Annotated[str, StringConstraints(pattern=TEXT_PATTERN, max_length=MAX_CONFIGURATION_YAML_CHARS)]
+
+
 class RunSpec(_Request):
     run_name: RunName | None = Field(default=None, description="overrides the configuration's `name`")
     configuration: dict[str, Any]
+    configuration_yaml: ConfigurationYaml | None = Field(
+        default=None, description=(
+            "the YAML text `configuration` was read from, kept with the run and shown as it was written (comments, "
+            "order, block scalars); it must parse to the same configuration, else 400 naming this field"))
     configuration_path: Text | None = None
     repo_code_hash: CodeHash | None = Field(
         default=None, description="sha256 of code uploaded with code/upload: each job's home holds it, unpacked, "
@@ -175,6 +182,11 @@ class Run(BaseModel):
     cost_per_hour: float = Field(description="what the run costs now: prices of replicas holding an instance")
     deleted: bool
     configuration: dict[str, Any]
+    configuration_yaml: str | None = Field(default=None, description=(
+        "the YAML the run's configuration was submitted as, when the client sent it and it is still what the run "
+        "runs (a rolling update that failed went back to another); null in lists"))
+    repo_code_hash: str | None = Field(default=None, description=(
+        "sha256 of the code the run's jobs take along (code/upload); null without code, and in lists"))
     jobs: list[JobInfo]
     events: list[RunEventInfo]
     workflow_id: str

@@ -1,5 +1,6 @@
-"""The run spec `apply` sends: the configuration file validated locally. Without its code, the
-job runs in the file's directory on the host, so paths are made absolute."""
+"""The run spec `apply` sends: the configuration file validated locally, and its text, which the run
+keeps to show as written. Without its code, the job runs in the file's directory on the host, so
+paths are made absolute (and the text, which no longer says what runs, is not sent)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from core.configuration import ConfigurationError, parse_configuration_yaml
+from core.configuration import MAX_CONFIGURATION_YAML_CHARS, ConfigurationError, parse_configuration_yaml
 
 
 def resolve_working_dir(working_dir: str | None, configuration_dir: Path) -> str:
@@ -31,6 +32,10 @@ def load_run_spec(path: Path, run_name: str | None, *, with_code: bool = True) -
     # Send what the user wrote (the server validates again); without the code, the working_dir changes.
     configuration: dict[str, Any] = yaml.safe_load(text)
     absolute_path = Path(os.path.abspath(path))
+    spec: dict[str, Any] = {"configuration": configuration, "run_name": run_name,
+                            "configuration_path": str(absolute_path)}
     if not with_code:
         configuration["working_dir"] = resolve_working_dir(configuration.get("working_dir"), absolute_path.parent)
-    return {"configuration": configuration, "run_name": run_name, "configuration_path": str(absolute_path)}
+    elif len(text) <= MAX_CONFIGURATION_YAML_CHARS:  # a larger file still runs; its page renders it
+        spec["configuration_yaml"] = text
+    return spec

@@ -41,6 +41,9 @@ MAX_ENV_VARIABLES = 1000
 MAX_ENV_ENTRY_BYTES = 100_000  # KEY=value, also one string of the job's environment
 MAX_ENV_BYTES = 256 * 1024  # all of them: with the script, well within the OS limit of 2 MiB
 MAX_PATH_BYTES = 4096
+# The submitted YAML a run keeps to show as it was written: a configuration at every bound above
+# (script, environment) fits, with room for its keys, quotes and comments.
+MAX_CONFIGURATION_YAML_CHARS = 512 * 1024
 _RANGE_RE = re.compile(r"^\s*(\d+)?\s*\.\.\s*(\d+)?\s*$")
 
 

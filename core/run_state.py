@@ -6,7 +6,7 @@ same inputs always give the same state (replay-safe), and unit tests can drive i
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -258,6 +258,30 @@ class RunState(BaseModel):
         self.status_message = message
         self.finished_at = now
         self.record(now, f"run {self.status.value}: {reason.value}")
+
+
+def failure_message(submissions: Iterable[JobSubmission]) -> str:
+    """What failed, for a failed run whose workflow left its status message empty: the replica that
+    failed last and how ("replica 0 failed: exit code 3"); "" when none of them failed. Computed
+    when the run is read, so that it needs no change of the workflow (and old runs read the same)."""
+    failed = [s for s in submissions if s.status == JobStatus.FAILED]
+    last = max(failed, key=lambda s: (s.finished_at or s.submitted_at, s.submission_num), default=None)
+    if last is None:
+        return ""
+    attempt = f" (submission {last.submission_num})" if last.submission_num else ""
+    if last.exit_code is not None:
+        how = f"exit code {last.exit_code}"
+    else:
+        how = last.termination_reason.value if last.termination_reason else "failed"
+    detail = f": {last.status_message}" if last.status_message else ""
+    return f"replica {last.replica_num}{attempt} failed: {how}{detail}"
+
+
+def shown_status_message(status: RunStatus, message: str, submissions: Iterable[JobSubmission]) -> str:
+    """The run's status message as the API shows it: a failed run without one says what failed."""
+    if message or status != RunStatus.FAILED:
+        return message
+    return failure_message(submissions)
 
 
 def derive_run_status(state: RunState, *, keep_when_idle: bool = False) -> tuple[RunStatus, str]:

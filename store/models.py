@@ -159,6 +159,8 @@ class RunModel(Base):
     running_replicas: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     configuration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The YAML text the configuration was submitted as (when the client sent it): shown as written.
+    configuration_yaml: Mapped[str | None] = mapped_column(Text, default=None)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     submitted_at: Mapped[datetime] = mapped_column()

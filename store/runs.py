@@ -60,6 +60,7 @@ class NewRun:
     desired_replicas: int
     configuration: dict[str, Any]
     submitted_at: datetime
+    configuration_yaml: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,17 @@ class RunStore:
         row = RunModel(id=run.id, project_id=run.project_id, user_id=run.user_id, run_name=run.run_name,
                        workflow_id=run.workflow_id, status=RunStatus.SUBMITTED.value, active=True,
                        desired_replicas=run.desired_replicas, configuration=run.configuration,
-                       submitted_at=run.submitted_at, version=0)
+                       configuration_yaml=run.configuration_yaml, submitted_at=run.submitted_at, version=0)
         try:
             async with self._db.write() as session:
                 session.add(row)
         except IntegrityError:
             raise ActiveRunExists(run.run_name) from None
+
+    async def set_configuration_yaml(self, run_id: str, text: str | None) -> None:
+        """The YAML of a configuration an active run was updated to (in place or rolled out)."""
+        async with self._db.write() as session:
+            await session.execute(update(RunModel).where(RunModel.id == run_id).values(configuration_yaml=text))
 
     async def unstarted(self, submitted_before: datetime) -> list[RunModel]:
         """Active runs that no workflow has written yet (version 0), submitted before the time."""
@@ -268,7 +274,8 @@ class RunStore:
         ids = page.order_by(*newest_first).limit(limit).subquery()
         # The page's ids first, then the replicas of just those: a planner that sorts instead of
         # walking the index (fresh statistics) must not extract every run's replicas.
-        query = (select(RunModel, RunModel.state["replicas"]).options(defer(RunModel.state))
+        query = (select(RunModel, RunModel.state["replicas"])
+                 .options(defer(RunModel.state), defer(RunModel.configuration_yaml))
                  .join(ids, RunModel.id == ids.c.id).order_by(*newest_first))
         async with self._db.read() as session:
             return [ListedRun(row, replicas) for row, replicas in (await session.execute(query)).all()]

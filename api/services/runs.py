@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import uuid
@@ -39,15 +40,17 @@ from api.services.run_messages import DeployRefused, deploy_run, query_run_state
 from core import search_attributes
 from core.configuration import (
     RUN_NAME_PATTERN,
+    ConfigurationError,
     RunConfiguration,
     ServiceConfiguration,
     changed_fields,
     configuration_to_yaml_dict,
     initial_replicas,
     parse_configuration,
+    parse_configuration_yaml,
 )
 from core.names import generate_run_name
-from core.run_state import JobSubmission, Replica, RunState
+from core.run_state import JobSubmission, Replica, RunState, shown_status_message
 from core.statuses import RunStatus, RunTerminationReason
 from store.accounts import Accounts, User
 from store.code import CodeStore
@@ -84,6 +87,7 @@ class RunService:
 
     async def apply(self, access: ProjectAccess, spec: RunSpec) -> Run:
         configuration = parse_configuration(spec.configuration)
+        _check_configuration_yaml(spec.configuration_yaml, configuration)
         await self._check_code(access, spec.repo_code_hash)
         run_name = spec.run_name or configuration.name
         if run_name is not None and not _valid_name(run_name):
@@ -98,14 +102,15 @@ class RunService:
                 await self._runs.create(NewRun(
                     id=run_id, project_id=access.project.id, user_id=access.user.id, run_name=name,
                     workflow_id=workflow_id, desired_replicas=initial_replicas(configuration),
-                    configuration=configuration.model_dump(mode="json", by_alias=True), submitted_at=now))
+                    configuration=configuration.model_dump(mode="json", by_alias=True), submitted_at=now,
+                    configuration_yaml=spec.configuration_yaml))
                 break
             except ActiveRunExists:
                 if run_name is not None:
                     row = await self._runs.latest_by_name(access.project.id, name)
                     if attempt == 0 and row is not None and await self.orphans.fail_if_orphaned(row):
                         continue  # the name is free now
-                    return await self._apply_in_place(access, row, name, configuration, spec.repo_code_hash)
+                    return await self._apply_in_place(access, row, name, configuration, spec)
         else:
             raise Conflict("could not generate a free run name; give the run a name")
 
@@ -132,15 +137,17 @@ class RunService:
             log.exception("workflow start failed", run_id=run_id, run_name=name)
             raise ApiError(503, f"could not start run {name}: the Temporal server did not accept it") from None
         log.info("run submitted", run_id=run_id, run_name=name, project=access.project.name)
-        return self._from_state(state, access, owner_id=access.user.id, source="workflow", deleted=False)
+        return self._from_state(state, access, owner_id=access.user.id, source="workflow", deleted=False,
+                                configuration_yaml=spec.configuration_yaml)
 
     async def _apply_in_place(self, access: ProjectAccess, row: RunModel | None, name: str,
-                              configuration: RunConfiguration, code_hash: str | None) -> Run:
+                              configuration: RunConfiguration, spec: RunSpec) -> Run:
         """A service re-applied while it runs is updated, not restarted: in place when only what
         the workflow and proxy read changed (replicas, scaling, auth, strip_prefix), else by a
         rolling update. `row` is the name's latest run, read after the name was found taken."""
         if row is None or not row.active:  # it finished in the meantime: the caller may retry
             raise Conflict(f"run {name} was active a moment ago; apply again")
+        code_hash = spec.repo_code_hash
         changes = _changes(parse_configuration(row.configuration), configuration,
                            await self._code_hash_of(row), code_hash)
         action = _action(changes, configuration)
@@ -159,10 +166,15 @@ class RunService:
             raise Conflict(f"run {name} can't be updated in place: {refusal}") from None
         log.info("run updated in place", run_id=row.id, run_name=name, rolling=command.roll,
                  deployment_num=result.deployment_num, replicas=result.desired_replicas)
+        # The run now runs this configuration: its text is what to show (a rollout that fails goes
+        # back to the previous configuration, which this text then no longer matches: see _shown_yaml).
+        await self._runs.set_configuration_yaml(row.id, spec.configuration_yaml)
+        row.configuration_yaml = spec.configuration_yaml
         return await self.view(row, access)
 
     async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
         configuration = parse_configuration(spec.configuration)
+        _check_configuration_yaml(spec.configuration_yaml, configuration)
         await self._check_code(access, spec.repo_code_hash)
         name = spec.run_name or configuration.name
         if name is None:
@@ -217,7 +229,7 @@ class RunService:
             return self._listed(row, None, access, users.get(row.user_id, ""))
         compacted = await self._runs.compacted_submissions(row.id) if state.executions > 1 else []
         return self._from_state(state, access, owner_id=row.user_id, source=source, deleted=row.deleted,
-                                compacted=compacted)
+                                compacted=compacted, configuration_yaml=row.configuration_yaml)
 
     async def query_state(self, workflow_id: str) -> RunState | None:
         return await query_run_state(self._client, workflow_id)
@@ -264,19 +276,22 @@ class RunService:
         return f"{self._temporal.ui_url}/namespaces/{self._temporal.namespace}/workflows/{workflow_id}"
 
     def _from_state(self, state: RunState, access: ProjectAccess, *, owner_id: str, source: str, deleted: bool,
-                    compacted: Sequence[JobSubmission] = ()) -> Run:
+                    compacted: Sequence[JobSubmission] = (), configuration_yaml: str | None = None) -> Run:
         now = state.finished_at or datetime.now(UTC)
         submissions: dict[int, dict[str, JobSubmission]] = defaultdict(dict)
         for submission in [*compacted, *(s for replica in state.replicas for s in replica.submissions)]:
             submissions[submission.replica_num][submission.id] = submission  # the state's is the newest
         return Run(
             id=state.run_id, project_name=state.project, user=state.user, run_name=state.run_name,
-            status=state.status, status_message=state.status_message,
+            status=state.status,
+            status_message=shown_status_message(
+                state.status, state.status_message, (s for by_id in submissions.values() for s in by_id.values())),
             termination_reason=state.termination_reason, submitted_at=state.submitted_at,
             finished_at=state.finished_at, desired_replicas=state.desired_replicas,
             running_replicas=state.running_replicas(), cost=state.cost(now),
             cost_per_hour=0.0 if state.status.is_finished else state.cost_per_hour(), deleted=deleted,
             configuration=configuration_to_yaml_dict(state.configuration),
+            configuration_yaml=_shown_yaml(configuration_yaml, state.configuration), repo_code_hash=state.code_hash,
             jobs=[JobInfo(replica_num=replica_num, job_submissions=[
                       _submission_info(s, now) for s in sorted(by_id.values(), key=lambda s: s.submission_num)])
                   for replica_num, by_id in sorted(submissions.items())],
@@ -300,7 +315,7 @@ class RunService:
         latest = [replica.submissions[-1] for replica in replicas if replica.submissions]
         return Run(
             id=row.id, project_name=access.project.name, user=user_name, run_name=row.run_name,
-            status=status, status_message=row.status_message,
+            status=status, status_message=shown_status_message(status, row.status_message, latest),
             termination_reason=RunTerminationReason(row.termination_reason) if row.termination_reason else None,
             submitted_at=row.submitted_at, finished_at=row.finished_at, desired_replicas=row.desired_replicas,
             running_replicas=row.running_replicas,
@@ -381,6 +396,37 @@ _QUESTIONS = {
                       "drain and stop, one at a time)?",
     "replace": "Stop it gracefully, wait for it to finish, and submit the new configuration?",
 }
+
+
+def _check_configuration_yaml(text: str | None, configuration: RunConfiguration) -> None:
+    """The text a run keeps to show must say what the run runs: it parses to the same configuration."""
+    if text is None:
+        return
+    try:
+        written = _parsed_yaml(text)
+    except ConfigurationError as error:
+        raise ApiError(400, f"run_spec.configuration_yaml: {error}", "run_spec.configuration_yaml") from None
+    if written != configuration:
+        fields = ", ".join(changed_fields(written, configuration)) or "type"
+        raise ApiError(400, f"run_spec.configuration_yaml: it does not parse to run_spec.configuration (they differ "
+                            f"in: {fields})", "run_spec.configuration_yaml")
+
+
+def _shown_yaml(text: str | None, configuration: RunConfiguration) -> str | None:
+    """The stored text while it is what the run runs; None (the client renders the configuration)
+    once the run runs another, e.g. after a rolling update that failed and went back."""
+    if text is None:
+        return None
+    try:
+        return text if _parsed_yaml(text) == configuration else None
+    except ConfigurationError:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_yaml(text: str) -> RunConfiguration:
+    """Parsed once per text: an open run page reads its run every 2 s."""
+    return parse_configuration_yaml(text)
 
 
 def _valid_name(name: str) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cli.run_spec import load_run_spec, resolve_working_dir
-from core.configuration import ConfigurationError
+from core.configuration import MAX_CONFIGURATION_YAML_CHARS, ConfigurationError
 
 
 def test_working_dir_is_relative_to_the_configuration_file(tmp_path: Path) -> None:
@@ -36,13 +36,31 @@ def test_without_code_the_spec_carries_absolute_paths_whatever_the_current_direc
 def test_with_code_a_relative_working_dir_stays_relative_to_the_code(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "conf").mkdir()
-    (tmp_path / "conf" / "run.yml").write_text("type: task\ncommands: [make]\nworking_dir: build\n")
+    text = "type: task\ncommands: [make]\nworking_dir: build\n"
+    (tmp_path / "conf" / "run.yml").write_text(text)
     monkeypatch.chdir(tmp_path)
     assert load_run_spec(Path("conf/run.yml"), None) == {
         "configuration": {"type": "task", "commands": ["make"], "working_dir": "build"},
         "run_name": None,
         "configuration_path": str(tmp_path / "conf" / "run.yml"),
+        "configuration_yaml": text,
     }
+
+
+def test_the_file_travels_as_written_and_no_working_dir_is_made_up(tmp_path: Path) -> None:
+    """The run keeps the text to show it as written; with its code, a configuration without a
+    working_dir is sent without one (a client that sends the same file plans no change)."""
+    text = "# a comment\ntype: service\nport: 8000\ncommands:\n  - |\n    echo one\n    echo two\nenv: {N: 4}\n"
+    path = tmp_path / "svc.yml"
+    path.write_text(text)
+    spec = load_run_spec(path, None)
+    assert spec["configuration_yaml"] == text
+    assert "working_dir" not in spec["configuration"]
+    # Without the code the configuration changes (an absolute working_dir), so the text, which no
+    # longer says what runs, stays behind; so does a text over the bound (the run still runs).
+    assert "configuration_yaml" not in load_run_spec(path, None, with_code=False)
+    path.write_text(text + "#" * MAX_CONFIGURATION_YAML_CHARS)
+    assert "configuration_yaml" not in load_run_spec(path, None)
 
 
 def test_an_invalid_file_names_the_field(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.configuration import parse_configuration
-from core.run_state import RunState, StopRequest, derive_run_status
+from core.run_state import RunState, StopRequest, derive_run_status, failure_message, shown_status_message
 from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,3 +87,27 @@ def test_termination_reasons_map_to_dstack_statuses() -> None:
     assert JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY.to_job_status() == JobStatus.FAILED
     assert RunTerminationReason.RETRY_LIMIT_EXCEEDED.to_run_status() == RunStatus.FAILED
     assert RunTerminationReason.MAX_DURATION_EXCEEDED.to_run_status() == RunStatus.TERMINATED
+
+
+def test_a_failed_run_says_which_replica_failed_and_how() -> None:
+    state = new_state()
+    ok, bad = state.add_submission("s0", 0, T0), state.add_submission("s1", 1, T0)
+    state.finish_job(ok, JobTerminationReason.DONE_BY_RUNNER, T0, exit_code=0)
+    retried = state.add_submission("s1b", 1, T0)
+    state.finish_job(bad, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, T0, exit_code=2)
+    state.finish_job(retried, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, T0 + timedelta(seconds=1), exit_code=3)
+    state.finish_run(RunTerminationReason.JOB_FAILED, T0 + timedelta(seconds=1))
+    submissions = [s for r in state.replicas for s in r.submissions]
+    assert state.status_message == ""  # the workflow leaves it empty: the API says what failed
+    assert shown_status_message(state.status, state.status_message, submissions) == \
+        "replica 1 (submission 1) failed: exit code 3"
+    lost = state.add_submission("s2", 0, T0 + timedelta(seconds=2))
+    state.finish_job(lost, JobTerminationReason.INSTANCE_UNREACHABLE, T0 + timedelta(seconds=2),
+                     message="its host stopped answering")
+    assert failure_message([*submissions, lost]) == \
+        "replica 0 (submission 1) failed: instance_unreachable: its host stopped answering"
+    # Any other status, or a message of the workflow's own, is shown as it is.
+    assert shown_status_message(RunStatus.FAILED, "could not start the workflow", submissions) == \
+        "could not start the workflow"
+    assert shown_status_message(RunStatus.DONE, "", submissions) == ""
+    assert failure_message([ok]) == ""

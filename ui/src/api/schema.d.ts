@@ -1158,6 +1158,10 @@ export interface components {
             configuration: {
                 [key: string]: unknown;
             };
+            /** @description the YAML the run's configuration was submitted as, when the client sent it and it is still what the run runs (a rolling update that failed went back to another); null in lists */
+            configuration_yaml?: string | null;
+            /** @description sha256 of the code the run's jobs take along (code/upload); null without code, and in lists */
+            repo_code_hash?: string | null;
             jobs: components["schemas"]["JobInfo"][];
             events: components["schemas"]["RunEventInfo"][];
             workflow_id: string;
@@ -1220,6 +1224,8 @@ export interface components {
             configuration: {
                 [key: string]: unknown;
             };
+            /** @description the YAML text `configuration` was read from, kept with the run and shown as it was written (comments, order, block scalars); it must parse to the same configuration, else 400 naming this field */
+            configuration_yaml?: string | null;
             configuration_path?: string | null;
             /** @description sha256 of code uploaded with code/upload: each job's home holds it, unpacked, and a relative working_dir is relative to it */
             repo_code_hash?: string | null;

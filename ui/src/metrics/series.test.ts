@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { JobMetrics } from "../api/types";
-import { appendSamples, chartSeries, cpuDomain, formatBytes, formatPercent, type Sample, samplesOf } from "./series";
+import {
+  alignedPoints, appendSamples, chartSeries, cpuDomain, fewestSamples, formatBytes, formatPercent, memoryScale, niceCeiling,
+  type Sample, samplesOf,
+} from "./series";
 
 const T1 = "2026-01-01T10:00:00.100001Z";
 const T2 = "2026-01-01T10:00:05.200002Z";
@@ -62,6 +65,68 @@ describe("chartSeries", () => {
     const [memory] = chartSeries(samples, "memory");
     expect(cpu?.valueFormatter?.(12.345, new Date(T1))).toBe("12.3%");
     expect(memory?.valueFormatter?.(64 << 20, new Date(T1))).toBe("64 MB");
+  });
+});
+
+describe("chartSeries across replicas sampled at other moments", () => {
+  // Two hosts sample on their own clocks: replica 1's samples fall 2 s after replica 0's.
+  const at = (seconds: number): string => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString();
+  const samples = new Map([
+    [0, [sample(at(0), 10), sample(at(5), 20), sample(at(10), 30)]],
+    [1, [sample(at(2), 50), sample(at(7), 60)]],
+  ]);
+
+  it("gives every replica a point at every moment any replica was sampled, valued by its nearest sample", () => {
+    const [zero, one] = chartSeries(samples, "cpu");
+    // The popover at a moment lists each line with a point there: both replicas, wherever it points.
+    expect(zero?.data.map((point) => [point.x.toISOString(), point.y])).toEqual([
+      [at(0), 10], [at(2), 10], [at(5), 20], [at(7), 20], [at(10), 30]]);
+    // Replica 1 is drawn only within its own span: nothing is made up before it started or after it ended.
+    expect(one?.data.map((point) => [point.x.toISOString(), point.y])).toEqual([[at(2), 50], [at(5), 60], [at(7), 60]]);
+  });
+
+  it("leaves a moment out where the nearest sample is more than a sampling interval away", () => {
+    const gap = [sample(at(0), 1), sample(at(30), 2)];
+    const moments = [at(0), at(4), at(15), at(27), at(30)].map((iso) => new Date(iso).getTime());
+    expect(alignedPoints(gap, moments).map(([moment, s]) => [new Date(moment).toISOString(), s.cpuPercent]))
+      .toEqual([[at(0), 1], [at(4), 1], [at(27), 2], [at(30), 2]]);
+    expect(alignedPoints([], moments)).toEqual([]);
+  });
+
+  it("counts the fewest samples a replica has", () => {
+    expect(fewestSamples(samples)).toBe(2);
+    expect(fewestSamples(new Map([[0, []]]))).toBe(0);
+  });
+});
+
+describe("memoryScale", () => {
+  const memory = (...bytes: number[]) => new Map([[0, bytes.map((b, i) => sample(`2026-01-01T10:00:0${i}Z`, 1, b))]]);
+  const MiB = 1024 ** 2;
+
+  it("draws in the binary unit of the largest sample, from zero to a round number of it", () => {
+    // Samples of 1 to 1.9 MB: ticks are round numbers of MB (1 MB, 2 MB), not of bytes (977 KB, 1.9 MB).
+    const scale = memoryScale(memory(1_000_000, 1_900_000));
+    expect(scale.divisor).toBe(MiB);
+    expect(scale.domain).toEqual([0, 2]);
+    expect([0, 0.5, 1, 1.5, 2].map(scale.format)).toEqual(["0 MB", "0.5 MB", "1 MB", "1.5 MB", "2 MB"]);
+    expect(scale.format(1_900_000 / MiB)).toBe("1.8 MB");
+    const series = chartSeries(memory(1_000_000, 1_900_000), "memory", scale);
+    expect(series[0]?.data.map((point) => point.y)).toEqual([1_000_000 / MiB, 1_900_000 / MiB]);
+    expect(series[0]?.valueFormatter?.(1_900_000 / MiB, new Date())).toBe("1.8 MB");
+  });
+
+  it("reads 1,000 KB and more as MB, and larger sizes in GB", () => {
+    expect(memoryScale(memory(1000 * 1024)).domain).toEqual([0, 1000]);
+    const almost = memoryScale(memory(1020 * 1024));
+    expect([almost.divisor, almost.domain]).toEqual([MiB, [0, 1]]);
+    const large = memoryScale(memory(3 * 1024 ** 3));
+    expect([large.divisor, large.domain, large.format(2.5)]).toEqual([1024 ** 3, [0, 5], "2.5 GB"]);
+    expect(memoryScale(memory(300 * MiB)).domain).toEqual([0, 500]);
+    expect(memoryScale(new Map()).domain).toBeUndefined();
+  });
+
+  it("rounds up to 1, 2, 2.5 or 5 times a power of ten", () => {
+    expect([0.3, 1, 1.1, 2.2, 4, 7, 61, 250].map(niceCeiling)).toEqual([0.5, 1, 2, 2.5, 5, 10, 100, 250]);
   });
 });
 

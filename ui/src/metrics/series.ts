@@ -44,17 +44,50 @@ export type ReplicaSamples = ReadonlyMap<number, readonly Sample[]>;
 
 type Series = MixedLineBarChartProps.LineDataSeries<Date>;
 
-/** One line per replica, in replica order; replicas without samples are left out. */
-export function chartSeries(samples: ReplicaSamples, metric: "cpu" | "memory"): Series[] {
-  return [...samples.entries()]
-    .filter(([, replicaSamples]) => replicaSamples.length > 0)
-    .sort(([a], [b]) => a - b)
-    .map(([replica, replicaSamples]) => ({
-      type: "line",
-      title: `Replica ${replica}`,
-      data: replicaSamples.map((sample) => ({ x: sample.time, y: metric === "cpu" ? sample.cpuPercent : sample.memoryBytes })),
-      valueFormatter: metric === "cpu" ? formatPercent : formatBytes,
-    }));
+/** Samples further than this from a moment say nothing about it: the host samples every 5 s. */
+export const SAMPLE_INTERVAL_MS = 5000;
+
+/** One line per replica, in replica order; replicas without samples are left out. The lines share
+ * their moments: each replica has a point at every moment any replica was sampled within its own
+ * span, valued by its nearest sample (at most a sampling interval away), so that the chart's
+ * popover shows every replica wherever it is pointed, hosts sampling at other moments included. */
+export function chartSeries(samples: ReplicaSamples, metric: "cpu" | "memory", scale: MemoryScale = BYTES): Series[] {
+  const lines = [...samples.entries()].filter(([, replicaSamples]) => replicaSamples.length > 0).sort(([a], [b]) => a - b);
+  const moments = [...new Set(lines.flatMap(([, replicaSamples]) => replicaSamples.map((s) => s.time.getTime())))]
+    .sort((a, b) => a - b);
+  const valueOf = (sample: Sample): number => (metric === "cpu" ? sample.cpuPercent : sample.memoryBytes / scale.divisor);
+  return lines.map(([replica, replicaSamples]) => ({
+    type: "line",
+    title: `Replica ${replica}`,
+    data: alignedPoints(replicaSamples, moments).map(([moment, sample]) => ({ x: new Date(moment), y: valueOf(sample) })),
+    valueFormatter: metric === "cpu" ? formatPercent : scale.format,
+  }));
+}
+
+/** The replica's nearest sample at each of `moments` (sorted) between its first and last sample
+ * that has one within SAMPLE_INTERVAL_MS. */
+export function alignedPoints(samples: readonly Sample[], moments: readonly number[]): [number, Sample][] {
+  const first = samples[0]?.time.getTime() ?? Infinity;
+  const last = samples.at(-1)?.time.getTime() ?? -Infinity;
+  const points: [number, Sample][] = [];
+  let next = 0; // the first sample at or after the moment: moments and samples both ascend
+  for (const moment of moments) {
+    if (moment < first || moment > last) continue;
+    while (next < samples.length && (samples[next]?.time.getTime() ?? Infinity) < moment) next += 1;
+    const after = samples[next];
+    const before = samples[next - 1];
+    const nearest = [before, after].filter((s): s is Sample => s !== undefined)
+      .reduce<Sample | undefined>((best, s) => (best === undefined
+        || Math.abs(s.time.getTime() - moment) < Math.abs(best.time.getTime() - moment) ? s : best), undefined);
+    if (nearest && Math.abs(nearest.time.getTime() - moment) <= SAMPLE_INTERVAL_MS) points.push([moment, nearest]);
+  }
+  return points;
+}
+
+/** The fewest samples any replica has: a line needs two to be drawn. */
+export function fewestSamples(samples: ReplicaSamples): number {
+  const counts = [...samples.values()].map((replica) => replica.length).filter((count) => count > 0);
+  return counts.length ? Math.min(...counts) : 0;
 }
 
 /** CPU's scale starts at one whole core (100%), so that an idle replica reads as idle, not as a
@@ -75,6 +108,43 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+/** How the memory chart draws bytes: in one binary unit (KB = 1024 B, as `resources.memory` reads
+ * it), so that the chart's ticks, round decimal numbers of what it draws, are round numbers of that
+ * unit (1 MB, 2 MB) instead of round numbers of bytes (977 KB, 1.9 MB). */
+export interface MemoryScale {
+  /** Bytes per drawn unit. */
+  divisor: number;
+  /** From zero to a round number of the unit at or above the largest sample; undefined without samples. */
+  domain: [number, number] | undefined;
+  /** A drawn value (a tick, a point) in the unit: "1.5 MB". */
+  format: (value: number) => string;
+}
+
+const BYTES: MemoryScale = { divisor: 1, domain: undefined, format: formatBytes };
+
+export function memoryScale(samples: ReplicaSamples): MemoryScale {
+  const highest = Math.max(0, ...[...samples.values()].flatMap((replica) => replica.map((sample) => sample.memoryBytes)));
+  if (highest === 0) return BYTES;
+  let unit = Math.min(Math.floor(Math.log(highest) / Math.log(1024)), UNITS.length - 1);
+  // 1,000 KB and more rounds up past 1,024 KB: that is 1 MB.
+  if (niceCeiling(highest / 1024 ** unit) >= 1024 && unit < UNITS.length - 1) unit += 1;
+  const divisor = 1024 ** unit;
+  const name = UNITS[unit] ?? "B";
+  return {
+    divisor,
+    domain: [0, niceCeiling(highest / divisor)],
+    // Ticks are round already; a popover's value keeps a decimal below 10.
+    format: (value) => `${Number(value.toFixed(value < 10 ? 1 : 0))} ${name}`,
+  };
+}
+
+/** The smallest of 1, 2, 2.5, 5 × a power of ten that is at least `value` (> 0). */
+export function niceCeiling(value: number): number {
+  const power = 10 ** Math.floor(Math.log10(value));
+  const step = [1, 2, 2.5, 5, 10].find((candidate) => candidate * power >= value * (1 - 1e-9)) ?? 10;
+  return step * power;
 }
 
 export const formatPercent = (percent: number): string => `${Number(percent.toFixed(1))}%`;

@@ -1,20 +1,24 @@
 // One run: its header and actions, its replicas, and tabs for logs, metrics, events and configuration.
-// By name it is the latest run of that name that is not deleted; by id, any run.
+// By name it is the latest run of that name that is not deleted, and the address is then pinned to
+// that run's id; by id, any run (run/runLookup.ts).
 
 import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
 import ContentLayout from "@cloudscape-design/components/content-layout";
+import CopyToClipboard from "@cloudscape-design/components/copy-to-clipboard";
 import Flashbar from "@cloudscape-design/components/flashbar";
 import Header from "@cloudscape-design/components/header";
 import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
 import Link from "@cloudscape-design/components/link";
+import Popover from "@cloudscape-design/components/popover";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
 import Tabs from "@cloudscape-design/components/tabs";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
-import { getRun, listRuns, scaleRuns } from "../api/endpoints";
+import { scaleRuns } from "../api/endpoints";
 import type { Run } from "../api/types";
 import { ConfirmAction } from "../components/ConfirmAction";
 import { Status } from "../components/Status";
@@ -25,10 +29,11 @@ import { EventsTab } from "../run/EventsTab";
 import { LogsTab } from "../run/LogsTab";
 import { MetricsTab } from "../run/MetricsTab";
 import { ReplicasTable } from "../run/ReplicasTable";
+import { historyOfName, isNotFound, loadShown } from "../run/runLookup";
 import { ScaleControl } from "../run/ScaleControl";
 import { ServicePanel } from "../run/ServicePanel";
-import { useFollow } from "../routing/navigation";
-import { runHref } from "../routing/routes";
+import { replaceAddress, useFollow } from "../routing/navigation";
+import { pinnedRunHref, runHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
 import { formatCost, formatTime, replicaRange, replicasLabel } from "../runs/format";
 import { confirmation, notYoursReason, type RunAction } from "../runs/manage";
@@ -52,21 +57,30 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
   const [busy, setBusy] = useState<RunAction | null>(null);
   const [confirming, setConfirming] = useState<RunAction | null>(null);
   // Opened by name, the page follows the run it found first, even once that run is deleted or a
-  // newer run takes the name; each poll also reads the latest run of the name, to say so.
+  // newer run takes the name.
   const shownId = useRef(id);
-  const polled = usePolling(async (signal): Promise<Shown> => {
-    if (!shownId.current) {
-      const found = await getRun(api, project, { run_name: name }, signal);
-      shownId.current = found.id;
-      return { run: found, latest: found };
+  const [notFound, setNotFound] = useState(false);
+  const polled = usePolling(async (signal) => {
+    try {
+      const shown = await loadShown(api, project, name, shownId.current, signal);
+      shownId.current = shown.run.id;
+      return shown;
+    } catch (error) {
+      if (isNotFound(error)) setNotFound(true); // stops the polling
+      throw error;
     }
-    const [found, latest] = await Promise.all([getRun(api, project, { id: shownId.current }, signal),
-      latestOfName(api, project, name, signal)]);
-    return { run: found, latest };
-  }, POLL_MS, `${project}/${name}/${id}`);
+  }, POLL_MS, `${project}/${name}/${id}`, !notFound);
   const run = polled.data?.run;
   const latest = polled.data?.latest ?? null;
 
+  // A reload (or a copied address) shows this run, not whichever run has the name by then.
+  const runId = run?.id;
+  useEffect(() => {
+    const pinned = runId && pinnedRunHref(window.location.pathname, window.location.search, runId);
+    if (pinned) replaceAddress(pinned);
+  }, [runId]);
+
+  if (notFound) return <RunNotFound api={api} project={project} name={name} id={id} />;
   if (!run) {
     return polled.error
       ? <Alert type="error" header={`Could not load run ${name}`}>{polled.error.message}</Alert>
@@ -157,10 +171,11 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
               { label: "Finished", value: formatTime(run.finished_at) },
               { label: "Cost", value: formatCost(run.cost) },
               { label: "Cost rate", value: <span data-testid="cost-rate">{`${formatCost(run.cost_per_hour)}/h`}</span> },
-              { label: "Status message", value: run.status_message || "-" },
+              { label: "Status message", value: <span data-testid="status-message">{run.status_message || "-"}</span> },
               { label: "Run id", value: run.id },
               { label: "Workflow", value: run.workflow_id },
-              { label: "Read from", value: run.source === "workflow" ? "the live workflow" : "the database" },
+              { label: "State shown", value: <Freshness run={run} /> },
+              { label: "Link by name", value: <NameLink project={run.project_name} name={run.run_name} /> },
             ]}
           />
         </Container>
@@ -178,7 +193,7 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
               { id: "logs", label: "Logs", content: <LogsTab api={api} run={run} /> },
               { id: "metrics", label: "Metrics", content: <MetricsTab api={api} run={run} /> },
               { id: "events", label: "Events", content: <EventsTab events={run.events} /> },
-              { id: "configuration", label: "Configuration", content: <ConfigurationTab configuration={run.configuration} /> },
+              { id: "configuration", label: "Configuration", content: <ConfigurationTab run={run} /> },
             ]}
           />
         </Container>
@@ -189,15 +204,71 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
   );
 }
 
-interface Shown {
-  run: Run;
-  /** The latest run of the name that is not deleted; null when there is none (all deleted). */
-  latest: Run | null;
+/** Whether the page shows the run as its workflow has it now, or as it was last saved. */
+function Freshness({ run }: { run: Pick<Run, "source" | "status"> }) {
+  const [label, explanation] = run.source === "workflow"
+    ? ["Live", "Read from the run's workflow as it runs, every 2 s."]
+    : isFinished(run.status)
+      ? ["Final", "The run has finished: this is the state it saved when it ended."]
+      : ["Last saved", "The run's workflow did not answer in time, so this is the state it saved last, which may "
+        + "be a moment behind. The page keeps asking."];
+  return (
+    <Popover header={label} content={explanation} dismissButton={false} triggerType="text" size="medium">
+      <span data-testid="freshness">{label}</span>
+    </Popover>
+  );
 }
 
-/** The newest run of the name that is not deleted: what `get` by name answers (an active run is
- * always its name's newest), read from the list, which costs no query of a workflow. */
-async function latestOfName(api: ApiClient, project: string, name: string, signal: AbortSignal): Promise<Run | null> {
-  const [latest] = await listRuns(api, { project_name: project, run_name: name, include_deleted: false, limit: 1 }, signal);
-  return latest ?? null;
+/** The run's address by name, to share: it opens whichever run has the name then (this page's
+ * address names this run). */
+function NameLink({ project, name }: { project: string; name: string }) {
+  const path = runHref(project, name);
+  return (
+    <SpaceBetween direction="horizontal" size="xxs" alignItems="center">
+      <CopyToClipboard variant="icon" textToCopy={`${window.location.origin}${path}`}
+        copyButtonAriaLabel="Copy the link by name" copySuccessText="Link copied: it opens the latest run of this name"
+        copyErrorText="Could not copy the link" />
+      <Box variant="small" color="text-body-secondary">{path}</Box>
+    </SpaceBetween>
+  );
+}
+
+/** What a page whose run is not there says, once: no polling, and where to look instead. */
+function RunNotFound({ api, project, name, id }: { api: ApiClient; project: string; name: string; id: string | null }) {
+  const follow = useFollow();
+  const [history, setHistory] = useState<Run[] | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    void historyOfName(api, project, name, 10, controller.signal).then((runs) => {
+      if (!controller.signal.aborted) setHistory(runs);
+    });
+    return () => controller.abort();
+  }, [api, project, name]);
+  return (
+    <SpaceBetween size="l">
+      <Header variant="h1">{name}</Header>
+      <Alert type="error" header="Run not found">
+        <span data-testid="run-not-found">
+          {id ? `Project ${project} has no run with id ${id} that you can see.`
+            : `Project ${project} has no run named ${name} that is not deleted (or you can't see the project).`}
+        </span>
+      </Alert>
+      <Container header={<Header variant="h2" description="Every run that used this name, deleted ones too">
+        Runs named {name}</Header>}>
+        {history === null ? <Spinner /> : history.length === 0 ? <Box>None that you can see.</Box> : (
+          <ul data-testid="name-history" style={{ margin: 0 }}>
+            {history.map((past) => (
+              <li key={past.id}>
+                <Link href={runHref(past.project_name, past.run_name, past.id)} onFollow={follow}>
+                  {formatTime(past.submitted_at)}
+                </Link>{" "}
+                <Status status={past.status} terminationReason={past.termination_reason} deleted={past.deleted} />
+              </li>
+            ))}
+          </ul>
+        )}
+      </Container>
+      <Link href="/runs" onFollow={follow}>Go to runs</Link>
+    </SpaceBetween>
+  );
 }

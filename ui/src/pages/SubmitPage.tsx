@@ -17,15 +17,15 @@ import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Textarea from "@cloudscape-design/components/textarea";
-import { useEffect, useMemo, useState } from "react";
+import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
-import { getPlan, listProjects } from "../api/endpoints";
+import { listProjects } from "../api/endpoints";
 import type { ProjectInfo, RunPlan, RunSpec } from "../api/types";
 import { useFollow, useNavigate } from "../routing/navigation";
 import { runHref, submitHref } from "../routing/routes";
 import { parseConfiguration } from "../submit/configurationYaml";
 import { describeFieldError, type FieldError, fieldError } from "../submit/fieldError";
-import { applyPlan, type PlanStep, planStep } from "../submit/plan";
+import { applyPlan, type PlanStep, planKeepingCode, planStep, runSpecOf } from "../submit/plan";
 import { PlanChanges } from "../submit/PlanChanges";
 
 const EXAMPLE = `type: task
@@ -98,11 +98,11 @@ export function SubmitPage({ api, project }: Props) {
     setAttempted(true);
     edited();
     if (!parsed.ok || !chosen) return;
-    const spec: RunSpec = { configuration: parsed.configuration, run_name: runName.trim() || null };
     setProgress("Checking the configuration…");
     let plan: RunPlan;
+    let spec: RunSpec;
     try {
-      plan = await getPlan(api, chosen, spec);
+      ({ plan, spec } = await planKeepingCode(api, chosen, runSpecOf(parsed.configuration, text, runName)));
     } catch (error) {
       setRefusal(fieldError(error, text));
       setProgress(null);
@@ -178,19 +178,28 @@ export function SubmitPage({ api, project }: Props) {
               </SpaceBetween>
             </Container>
             {progress && <StatusIndicator type="loading">{progress}</StatusIndicator>}
-            {pending?.step.kind === "nothing_to_do" && (
-              <Alert type="info" header="Nothing to do"
-                action={<Button formAction="none" onClick={() => setPending(null)}>Close</Button>}>
-                {pending.step.plan.message}.{" "}
-                {pending.step.plan.current_run && (
-                  <Link href={runHref(pending.step.plan.current_run.project_name, pending.step.plan.current_run.run_name,
-                    pending.step.plan.current_run.id)} onFollow={follow}>Open the run</Link>
+            {pending && (
+              <InView key={pending.step.plan.message}>
+                {pending.step.kind === "nothing_to_do" ? (
+                  <Alert type="info" header="Nothing to do"
+                    action={<Button formAction="none" onClick={() => setPending(null)}>Close</Button>}>
+                    <SpaceBetween size="xs">
+                      <span data-testid="plan-message">
+                        {pending.step.plan.message}.{" "}
+                        {pending.step.plan.current_run && (
+                          <Link href={runHref(pending.step.plan.current_run.project_name,
+                            pending.step.plan.current_run.run_name, pending.step.plan.current_run.id)}
+                          onFollow={follow}>Open the run</Link>
+                        )}
+                      </span>
+                      <KeptCode spec={pending.spec} />
+                    </SpaceBetween>
+                  </Alert>
+                ) : (
+                  <ConfirmPlan step={pending.step} spec={pending.spec} busy={busy} onCancel={() => setPending(null)}
+                    onConfirm={() => void run(pending.spec, pending.step.plan)} />
                 )}
-              </Alert>
-            )}
-            {pending?.step.kind === "confirm" && (
-              <ConfirmPlan step={pending.step} busy={busy} onCancel={() => setPending(null)}
-                onConfirm={() => void run(pending.spec, pending.step.plan)} />
+              </InView>
             )}
           </SpaceBetween>
         </Form>
@@ -199,21 +208,45 @@ export function SubmitPage({ api, project }: Props) {
   );
 }
 
+/** Brought into view when it appears: the plan's question shows where the Submit button was, which
+ * may be at the bottom of the window, with its answers below the fold. */
+function InView({ children }: { children: ReactNode }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    box.current?.scrollIntoView({ block: "nearest" });
+  }, []);
+  // The margins keep it clear of the sticky top navigation and the window's bottom edge.
+  return <div ref={box} style={{ scrollMarginTop: 80, scrollMarginBottom: 20 }}>{children}</div>;
+}
+
+/** Says that the active run's code stays: the page uploads none (planKeepingCode). */
+function KeptCode({ spec }: { spec: RunSpec }) {
+  if (!spec.repo_code_hash) return null;
+  return (
+    <Box variant="small" color="text-body-secondary">
+      The run keeps the code it was submitted with (sha256 {spec.repo_code_hash.slice(0, 8)}): this page uploads
+      none; apply with the CLI to change it.
+    </Box>
+  );
+}
+
 interface ConfirmProps {
   step: PlanStep & { kind: "confirm" };
+  spec: RunSpec;
   busy: boolean;
   onCancel: () => void;
   onConfirm: () => void;
 }
 
 /** The plan's question, with what changed from the active run. */
-function ConfirmPlan({ step, busy, onCancel, onConfirm }: ConfirmProps) {
+function ConfirmPlan({ step, spec, busy, onCancel, onConfirm }: ConfirmProps) {
   const { plan } = step;
   return (
     <Alert type={plan.action === "create" ? "info" : "warning"} header="Confirm the submission">
       <SpaceBetween size="s">
         <span data-testid="plan-message">{plan.message}</span>
         {plan.changes.length > 0 && <PlanChanges changes={plan.changes} />}
+        <KeptCode spec={spec} />
         <SpaceBetween direction="horizontal" size="xs">
           <Button formAction="none" disabled={busy} onClick={onCancel}>Cancel</Button>
           <Button formAction="none" variant="primary" loading={busy} onClick={onConfirm}>{step.confirmLabel}</Button>

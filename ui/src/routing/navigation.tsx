@@ -18,3 +18,9 @@ export function useFollow(): (event: CustomEvent<{ href?: string; external?: boo
     navigate(href);
   };
 }
+
+/** Rewrites the address without a new history entry and without re-rendering: for an address that
+ * comes to name more exactly what the page already shows (a run's page pinned to its run's id). */
+export function replaceAddress(href: string): void {
+  window.history.replaceState(window.history.state, "", href);
+}

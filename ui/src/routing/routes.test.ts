@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRoute, routeHref, runHref, submitHref } from "./routes";
+import { parseRoute, pinnedRunHref, routeHref, runHref, submitHref } from "./routes";
 
 describe("parseRoute", () => {
   it("knows the home page and the runs list, with or without a trailing slash", () => {
@@ -51,5 +51,18 @@ describe("routeHref", () => {
       expect(parseRoute(routeHref(route))).toEqual(route);
     }
     expect(submitHref("a/b")).toBe("/projects/a%2Fb/submit");
+  });
+});
+
+describe("pinnedRunHref", () => {
+  it("adds the shown run's id to an address by name, so that a reload shows the same run", () => {
+    expect(pinnedRunHref("/projects/main/runs/hello", "", "abc-1")).toBe("/projects/main/runs/hello?id=abc-1");
+    expect(parseRoute("/projects/main/runs/hello", "?id=abc-1")).toMatchObject({ id: "abc-1" });
+  });
+
+  it("leaves a pinned address alone, and replaces another run's id", () => {
+    expect(pinnedRunHref("/projects/main/runs/hello", "?id=abc-1", "abc-1")).toBeNull();
+    expect(pinnedRunHref("/projects/main/runs/hello", "?id=old&tab=logs", "abc-1"))
+      .toBe("/projects/main/runs/hello?id=abc-1&tab=logs");
   });
 });

@@ -72,3 +72,12 @@ function safeDecode(part: string): string | null {
 }
 
 export const submitHref = (project: string | null): string => routeHref({ kind: "submit", project });
+
+/** The address that pins a run's page to the run it shows (`?id=`), or null when it already does.
+ * Other query parameters stay. */
+export function pinnedRunHref(pathname: string, search: string, runId: string): string | null {
+  const params = new URLSearchParams(search);
+  if (params.get("id") === runId) return null;
+  params.set("id", runId);
+  return `${pathname}?${params.toString()}`;
+}

@@ -1,62 +1,72 @@
 import Box from "@cloudscape-design/components/box";
 import Header from "@cloudscape-design/components/header";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
+import { Fragment, type ReactNode } from "react";
 import type { Job } from "../api/types";
-import { Status } from "../components/Status";
 import { formatCost, formatTime, hostDetails, lastSubmission } from "../runs/format";
+import { statusIndicatorType, statusLabel } from "../runs/status";
 import { readiness } from "../service/serving";
+import { attemptLabel, breakPoints, exitCodeLabel } from "./replicaCells";
 
-/** Each replica's latest submission. */
+const secondary = (text: string): ReactNode =>
+  text ? <Box variant="small" display="block" color="text-body-secondary">{text}</Box> : null;
+
+/** Each replica's latest submission. Its cells wrap rather than widen the table: a long status
+ * ("terminated (failed_to_start_due_to_no_capacity)") must not push the exit code and cost out of
+ * a 1280-pixel window. */
 export function ReplicasTable({ jobs }: { jobs: Job[] }) {
   return (
     <Table<Job>
       header={<Header counter={`(${jobs.length})`}>Replicas</Header>}
       items={jobs}
       trackBy={(job) => String(job.replica_num)}
+      wrapLines
       empty={<span>No replicas yet</span>}
       columnDefinitions={[
-        { id: "replica", header: "Replica", isRowHeader: true, cell: (job) => job.replica_num },
         {
-          id: "status", header: "Status",
+          id: "replica", header: "Replica", isRowHeader: true,
+          cell: (job) => {
+            const submission = lastSubmission(job);
+            return <div>{job.replica_num}{submission && secondary(attemptLabel(submission))}</div>;
+          },
+        },
+        {
+          id: "status", header: "Status", minWidth: 190,
           cell: (job) => {
             const submission = lastSubmission(job);
             if (!submission) return "-";
-            const ready = readiness(submission);
             return (
               <div>
-                <Status status={submission.status} terminationReason={submission.termination_reason} />
-                {ready && <Box variant="small" display="block" color="text-body-secondary">{ready}</Box>}
+                <StatusIndicator type={statusIndicatorType(submission.status)}>
+                  {/* The indicator breaks anywhere (break-all); the label breaks between words. */}
+                  <span style={{ wordBreak: "normal", overflowWrap: "break-word" }}>
+                    {breakPoints(statusLabel(submission.status, submission.termination_reason)).map((piece, index) => (
+                      <Fragment key={index}>{piece}<wbr /></Fragment>
+                    ))}
+                  </span>
+                </StatusIndicator>
+                {secondary(readiness(submission))}
+                {secondary(submission.status_message)}
               </div>
             );
           },
         },
         {
-          id: "submission", header: "Submission",
-          cell: (job) => {
-            const submission = lastSubmission(job);
-            if (!submission) return "-";
-            return submission.deployment_num ? `${submission.submission_num} (deployment ${submission.deployment_num})`
-              : submission.submission_num;
-          },
+          id: "exit", header: "Exit code",
+          cell: (job) => <span data-testid={`exit-code-${job.replica_num}`}>{exitCodeLabel(lastSubmission(job))}</span>,
         },
         {
           id: "host", header: "Host",
           cell: (job) => {
             const submission = lastSubmission(job);
             if (!submission?.host) return "-";
-            const details = hostDetails(submission);
-            return (
-              <div title={submission.host_id ?? undefined}>
-                {submission.host}
-                {details && <Box variant="small" display="block" color="text-body-secondary">{details}</Box>}
-              </div>
-            );
+            return <div title={submission.host_id ?? undefined}>{submission.host}{secondary(hostDetails(submission))}</div>;
           },
         },
         { id: "submitted", header: "Submitted", cell: (job) => formatTime(lastSubmission(job)?.submitted_at ?? null) },
         { id: "started", header: "Started", cell: (job) => formatTime(lastSubmission(job)?.started_at ?? null) },
         { id: "finished", header: "Finished", cell: (job) => formatTime(lastSubmission(job)?.finished_at ?? null) },
-        { id: "exit", header: "Exit code", cell: (job) => lastSubmission(job)?.exit_code ?? "-" },
         { id: "cost", header: "Cost", cell: (job) => formatCost(job.job_submissions.reduce((sum, s) => sum + s.cost, 0)) },
       ]}
     />

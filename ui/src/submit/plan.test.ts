@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiClient } from "../api/client";
 import type { Run, RunPlan } from "../api/types";
-import { applyPlan, planStep } from "./plan";
+import { applyPlan, MAX_CONFIGURATION_YAML_CHARS, planKeepingCode, planStep, runSpecOf } from "./plan";
 
 const plan = (change: Partial<RunPlan>): RunPlan => ({ run_name: "web", action: "create", current_run: null,
   finished_runs: 0, changes: [], message: "Submit the run web?", ...change });
@@ -67,5 +67,39 @@ describe("applyPlan", () => {
     await expect(applyPlan(api, "main", spec, plan({ action: "replace", current_run: run("running") })))
       .rejects.toThrow("Could not stop web: forbidden: only the run's owner");
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe("runSpecOf", () => {
+  it("sends the text along with what it parses to, up to the size the server keeps", () => {
+    const configuration = { type: "task", commands: ["echo"] };
+    expect(runSpecOf(configuration, "type: task\ncommands: [echo]\n", " hello ")).toEqual(
+      { configuration, configuration_yaml: "type: task\ncommands: [echo]\n", run_name: "hello" });
+    expect(runSpecOf(configuration, "#".repeat(MAX_CONFIGURATION_YAML_CHARS + 1), "")).toEqual(
+      { configuration, configuration_yaml: null, run_name: null });
+  });
+});
+
+describe("planKeepingCode", () => {
+  const spec = { configuration: { type: "service", port: 80, commands: ["serve"] }, run_name: "web" };
+  const CODE = "ab".repeat(32);
+
+  it("keeps the code an active run took along, which the page can't upload", async () => {
+    const active = { ...run("running"), repo_code_hash: CODE };
+    const { api, asked } = server({ "runs/get_plan": [
+      plan({ action: "rolling_update", current_run: active }), plan({ action: "no_change", current_run: active })] });
+    const planned = await planKeepingCode(api, "main", spec);
+    expect(planned.plan.action).toBe("no_change");
+    expect(planned.spec).toEqual({ ...spec, repo_code_hash: CODE });
+    expect(asked).toEqual([`runs/get_plan ${JSON.stringify({ run_spec: spec })}`,
+      `runs/get_plan ${JSON.stringify({ run_spec: { ...spec, repo_code_hash: CODE } })}`]);
+  });
+
+  it("asks once when there is no active run, or it has no code", async () => {
+    for (const current of [null, { ...run("running"), repo_code_hash: null }]) {
+      const { api, asked } = server({ "runs/get_plan": [plan({ action: "replace", current_run: current })] });
+      const planned = await planKeepingCode(api, "main", spec);
+      expect([planned.plan.action, planned.spec, asked.length]).toEqual(["replace", spec, 1]);
+    }
   });
 });

@@ -3,7 +3,7 @@
 // before the new configuration is applied.
 
 import type { ApiClient } from "../api/client";
-import { applyRun, getRun, stopRuns } from "../api/endpoints";
+import { applyRun, getPlan, getRun, stopRuns } from "../api/endpoints";
 import type { Run, RunPlan, RunSpec } from "../api/types";
 import { describeOutcome } from "../runs/outcomes";
 import { isFinished } from "../runs/status";
@@ -28,6 +28,31 @@ export function planStep(plan: RunPlan): PlanStep {
   if (plan.action === "no_change") return { kind: "nothing_to_do", plan };
   if (plan.action === "create" && plan.finished_runs === 0) return { kind: "submit" };
   return { kind: "confirm", plan, confirmLabel: CONFIRM_LABEL[plan.action] };
+}
+
+/** The server keeps a configuration's text up to this size (core/configuration.py,
+ * MAX_CONFIGURATION_YAML_CHARS); a larger one is sent without it, and its run page renders it. */
+export const MAX_CONFIGURATION_YAML_CHARS = 512 * 1024;
+
+/** The spec for a configuration parsed from `text`: the text goes along, so that the run shows it as written. */
+export function runSpecOf(configuration: Record<string, unknown>, text: string, runName: string): RunSpec {
+  return {
+    configuration,
+    configuration_yaml: text.length <= MAX_CONFIGURATION_YAML_CHARS ? text : null,
+    run_name: runName.trim() || null,
+  };
+}
+
+/** The plan for `spec`, and the spec to apply. The page uploads no code, so when the active run of
+ * the name took code along (the CLI uploads the configuration's directory), the spec keeps that code:
+ * the same configuration is then no change, where sending none would roll out replicas without it. */
+export async function planKeepingCode(api: ApiClient, project: string,
+  spec: RunSpec): Promise<{ plan: RunPlan; spec: RunSpec }> {
+  const plan = await getPlan(api, project, spec);
+  const code = plan.current_run?.repo_code_hash;
+  if (!code || spec.repo_code_hash) return { plan, spec };
+  const keeping = { ...spec, repo_code_hash: code };
+  return { plan: await getPlan(api, project, keeping), spec: keeping };
 }
 
 export const STOP_POLL_MS = 1000;
