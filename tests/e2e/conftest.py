@@ -90,8 +90,17 @@ def sign_in(page: Page, token: str, username: str = "admin") -> None:
     expect(page.get_by_role("button", name=username)).to_be_visible()
 
 
+def confirm(page: Page, question: str, action: str) -> None:
+    """Destructive actions ask first: the dialog says to what, and nothing happens until confirmed."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(question)
+    dialog.get_by_role("button", name=action, exact=True).click()
+    expect(dialog).to_be_hidden(timeout=LIVE)
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path

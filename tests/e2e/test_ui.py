@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.e2e.conftest import LIVE, PRICE, SMALL, TEMPORAL_UI, screenshot, sign_in
+from tests.e2e.conftest import LIVE, PRICE, SMALL, TEMPORAL_UI, confirm, screenshot, sign_in
 from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
@@ -21,14 +21,6 @@ def task(name: str, command: str = "sleep 300") -> dict[str, Any]:
 
 def run_row(page: Page, name: str) -> Any:
     return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
-
-
-def confirm(page: Page, question: str, action: str) -> None:
-    """Destructive actions ask first: the dialog names the runs, and nothing happens until confirmed."""
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text(question)
-    dialog.get_by_role("button", name=action, exact=True).click()
-    expect(dialog).to_be_hidden(timeout=LIVE)
 
 
 def test_sign_in_then_sign_out(page: Page, deployment: DurastackProcesses) -> None:

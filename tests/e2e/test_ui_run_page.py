@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, Request, ViewportSize, expect
 
-from tests.e2e.conftest import LIVE, SMALL, screenshot, sign_in
+from tests.e2e.conftest import LIVE, SMALL, confirm, screenshot, sign_in
 from tests.support.durastack import REPO, DurastackProcesses
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,8 @@ def test_a_run_page_stays_on_its_run_after_a_delete_and_a_replace(page: Page, de
     page.goto(f"/projects/main/runs/{name}")  # a link by name opens the latest run, then names it
     expect(page).to_have_url(f"{deployment.url}/projects/main/runs/{name}?id={first['id']}", timeout=LIVE)
     page.get_by_role("button", name="Delete", exact=True).click()
-    expect(page.get_by_text("Deleted 1 run")).to_be_visible(timeout=LIVE)
+    confirm(page, f"Delete run {name}?", "Delete")
+    expect(page.get_by_text(f"Deleted {name}", exact=True)).to_be_visible(timeout=LIVE)
     page.reload()
     expect(page.get_by_text("This run was deleted")).to_be_visible(timeout=LIVE)
     expect(page.get_by_test_id("log-lines")).to_contain_text("first-run", timeout=LIVE)

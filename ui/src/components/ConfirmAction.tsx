@@ -1,11 +1,22 @@
-// A question before a destructive action: what it does, to which runs, with Cancel first.
+// A question before a destructive action (stop, abort or delete runs, delete a project or a
+// fleet, revoke a token): what it does and to what, with Cancel first.
 
 import Alert from "@cloudscape-design/components/alert";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
-import type { Confirmation } from "../runs/manage";
+import type { ReactNode } from "react";
+
+export interface Confirmation {
+  header: string;
+  /** The button that confirms. */
+  action: string;
+  /** What happens, in a sentence or two. */
+  body: ReactNode;
+  /** What is left alone, and why; null when nothing is. */
+  skippedNote: string | null;
+}
 
 interface Props {
   /** null: the dialog is closed. */

@@ -9,7 +9,6 @@ import {
   isSshFleet,
   jobLabel,
   mayManage,
-  relativeTime,
   statusSummary,
 } from "./format";
 
@@ -48,21 +47,6 @@ describe("formatResources", () => {
     expect(formatResources(resources(0.25, 0), total)).toBe("0.25 CPU, 0MB, 0×A100");
     expect(formatMemory(1023)).toBe("1023MB");
     expect(formatMemory(15_974)).toBe("15.6GB");
-  });
-});
-
-describe("relativeTime", () => {
-  const now = Date.parse("2025-01-02T00:00:00Z");
-  it("says how long ago, coarser the older it is", () => {
-    expect(relativeTime("2025-01-01T23:59:48Z", now)).toBe("12 s ago");
-    expect(relativeTime("2025-01-01T23:57:00Z", now)).toBe("3 min ago");
-    expect(relativeTime("2025-01-01T21:00:00Z", now)).toBe("3 h ago");
-    expect(relativeTime("2024-12-29T00:00:00Z", now)).toBe("4 d ago");
-  });
-
-  it("is never negative, and says never for a host that has not reported", () => {
-    expect(relativeTime("2025-01-02T00:00:03Z", now)).toBe("0 s ago");
-    expect(relativeTime(null, now)).toBe("never");
   });
 });
 

@@ -34,18 +34,6 @@ export function formatResources(resources: InstanceResources, like: InstanceReso
   return [`${decimals(resources.cpus, 2)} CPU`, formatMemory(resources.memory_mb), ...gpus].join(", ");
 }
 
-/** "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "never" for a host that has not reported. */
-export function relativeTime(iso: string | null, now: number = Date.now()): string {
-  if (!iso) return "never";
-  const then = new Date(iso).getTime();
-  if (Number.isNaN(then)) return iso;
-  const seconds = Math.max(0, Math.round((now - then) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86_400)} d ago`;
-}
-
 /** "train (replica 1)"; the run's name alone until the submission's replica is known. */
 export const jobLabel = (job: InstanceJob): string =>
   job.replica_num === null ? job.run_name : `${job.run_name} (replica ${job.replica_num})`;

@@ -6,12 +6,13 @@ import Button from "@cloudscape-design/components/button";
 import Flashbar from "@cloudscape-design/components/flashbar";
 import Header from "@cloudscape-design/components/header";
 import Link from "@cloudscape-design/components/link";
-import Modal from "@cloudscape-design/components/modal";
 import Select, { type SelectProps } from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
 import { useEffect, useState } from "react";
+import { RelativeTime } from "../components/RelativeTime";
+import { ConfirmAction } from "../components/ConfirmAction";
 import type { ApiClient } from "../api/client";
 import { deleteFleets, listInstances, listProjects } from "../api/endpoints";
 import type { Instance, ProjectInfo, UserInfo } from "../api/types";
@@ -24,14 +25,13 @@ import {
   isSshFleet,
   jobLabel,
   mayManage,
-  relativeTime,
   statusSummary,
 } from "../fleets/format";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
 import { useFollow } from "../routing/navigation";
 import { runHref } from "../routing/routes";
-import { formatCost, formatTime } from "../runs/format";
+import { formatCost } from "../runs/format";
 
 const POLL_MS = 5000;
 const ALL: SelectProps.Option = { label: "All projects", value: "" };
@@ -65,7 +65,6 @@ export function FleetsPage({ api, user }: { api: ApiClient; user: UserInfo }) {
   const rows: Row[] = shown.map((group) => ({
     kind: "fleet", group, children: group.instances.map((instance) => ({ kind: "instance", instance })),
   }));
-  const now = Date.now();
 
   const roleIn = (name: string | null) => projects.find((p) => p.project_name === name)?.project_role;
   const deleteReason = (group: FleetGroup): string | undefined => {
@@ -174,7 +173,7 @@ export function FleetsPage({ api, user }: { api: ApiClient; user: UserInfo }) {
           {
             id: "last_seen", header: "Last seen",
             cell: (row) => row.kind === "instance"
-              ? <span title={formatTime(row.instance.last_seen_at)}>{relativeTime(row.instance.last_seen_at, now)}</span>
+              ? <RelativeTime iso={row.instance.last_seen_at} missing="never" />
               : "",
           },
           {
@@ -201,26 +200,16 @@ export function FleetsPage({ api, user }: { api: ApiClient; user: UserInfo }) {
           },
         ]}
       />
-      <Modal
-        visible={deleting !== null}
-        onDismiss={() => setDeleting(null)}
-        header={`Delete fleet ${deleting?.name ?? ""}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setDeleting(null)}>Cancel</Button>
-              <Button variant="primary" loading={busy} onClick={() => deleting && void confirmDelete(deleting)}>Delete</Button>
-            </SpaceBetween>
-          </Box>
-        }
-      >
-        {deleting && (
-          <span>
-            The runs on the {deleting.instances.length} host{deleting.instances.length === 1 ? "" : "s"} of
-            fleet <b>{deleting.name}</b> (project {deleting.project}) are stopped, then its workers.
-          </span>
-        )}
-      </Modal>
+      <ConfirmAction busy={busy} onCancel={() => setDeleting(null)} onConfirm={() => deleting && void confirmDelete(deleting)}
+        confirmation={deleting && {
+          header: `Delete fleet ${deleting.name}?`, action: "Delete", skippedNote: null,
+          body: (
+            <span>
+              The runs on the {deleting.instances.length} host{deleting.instances.length === 1 ? "" : "s"} of
+              fleet <b>{deleting.name}</b> (project {deleting.project}) are stopped, then its workers.
+            </span>
+          ),
+        }} />
     </SpaceBetween>
   );
 }

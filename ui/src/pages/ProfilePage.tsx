@@ -8,19 +8,18 @@ import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
 import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
-import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import { useState } from "react";
+import { RelativeTime } from "../components/RelativeTime";
+import { ConfirmAction } from "../components/ConfirmAction";
 import { type ApiClient, ApiError } from "../api/client";
 import { createMyToken, getMyUser, listMyTokens, listProjects, revokeToken } from "../api/endpoints";
 import type { IssuedTokenInfo, TokenInfo, UserInfo } from "../api/types";
 import { FormModal } from "../components/FormModal";
 import { NewTokenAlert } from "../components/NewTokenAlert";
-import { relativeTime } from "../fleets/format";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
-import { formatTime } from "../runs/format";
 
 const POLL_MS = 30_000; // last use moves by the minute
 
@@ -33,7 +32,6 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
   const [issued, setIssued] = useState<IssuedTokenInfo | null>(null);
   const [revoking, setRevoking] = useState<TokenInfo | null>(null);
   const [busy, setBusy] = useState(false);
-  const now = Date.now();
 
   const create = async (): Promise<void> => {
     try {
@@ -77,7 +75,7 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
         <KeyValuePairs columns={4} items={[
           { label: "Username", value: user.username },
           { label: "Global role", value: user.global_role },
-          { label: "Created", value: formatTime(user.created_at) },
+          { label: "Created", value: <RelativeTime iso={user.created_at} /> },
           {
             label: "Projects", value: projects.data
               ? projects.data.map((p) => `${p.project_name} (${p.project_role ?? "global admin"})`).join(", ") || "none"
@@ -101,10 +99,10 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
         columnDefinitions={[
           { id: "name", header: "Name", isRowHeader: true, cell: (token) => tokenLabel(token) },
           { id: "id", header: "Id", cell: (token) => <Box variant="code">{token.id}</Box> },
-          { id: "created", header: "Created", cell: (token) => formatTime(token.created_at) },
+          { id: "created", header: "Created", cell: (token) => <RelativeTime iso={token.created_at} /> },
           {
             id: "last_used", header: "Last used",
-            cell: (token) => <span title={formatTime(token.last_used_at)}>{relativeTime(token.last_used_at, now)}</span>,
+            cell: (token) => <RelativeTime iso={token.last_used_at} missing="never" />,
           },
           {
             id: "actions", header: "Actions",
@@ -121,19 +119,12 @@ export function ProfilePage({ api, user }: { api: ApiClient; user: UserInfo }) {
           </FormField>
         </FormModal>
       )}
-      <Modal visible={revoking !== null} onDismiss={() => setRevoking(null)}
-        header={`Revoke token ${revoking ? tokenLabel(revoking) : ""}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setRevoking(null)}>Cancel</Button>
-              <Button variant="primary" loading={busy} onClick={() => revoking && void revoke(revoking)}>Revoke</Button>
-            </SpaceBetween>
-          </Box>
-        }>
-        Requests with this token are refused from now on. If this browser signed in with it, you will have to
-        sign in again.
-      </Modal>
+      <ConfirmAction busy={busy} onCancel={() => setRevoking(null)} onConfirm={() => revoking && void revoke(revoking)}
+        confirmation={revoking && {
+          header: `Revoke token ${tokenLabel(revoking)}?`, action: "Revoke", skippedNote: null,
+          body: "Requests with this token are refused from now on. If this browser signed in with it, you will have "
+            + "to sign in again.",
+        }} />
     </SpaceBetween>
   );
 }

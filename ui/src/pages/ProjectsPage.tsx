@@ -9,7 +9,6 @@ import Flashbar from "@cloudscape-design/components/flashbar";
 import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
-import Modal from "@cloudscape-design/components/modal";
 import RadioGroup from "@cloudscape-design/components/radio-group";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
@@ -21,13 +20,14 @@ import {
   projectDeleteRefusal,
   roleChangeRefusal,
 } from "../accounts/permissions";
+import { RelativeTime } from "../components/RelativeTime";
+import { ConfirmAction } from "../components/ConfirmAction";
 import type { ApiClient } from "../api/client";
 import { addMembers, createProject, deleteProjects, getProject, listProjects, removeMembers } from "../api/endpoints";
 import type { Member, ProjectRole, ProjectWithMembers, UserInfo } from "../api/types";
 import { FormModal } from "../components/FormModal";
 import { type Flash, useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
-import { formatTime } from "../runs/format";
 
 const POLL_MS = 10_000; // members change rarely; a slow refresh keeps the page true without a reload
 
@@ -120,7 +120,7 @@ export function ProjectsPage({ api, user }: { api: ApiClient; user: UserInfo }) 
               </ul>
             ),
           },
-          { id: "created", header: "Created", cell: (project) => formatTime(project.created_at) },
+          { id: "created", header: "Created", cell: (project) => <RelativeTime iso={project.created_at} /> },
         ]}
       />
       {selected
@@ -128,27 +128,17 @@ export function ProjectsPage({ api, user }: { api: ApiClient; user: UserInfo }) 
             onChanged={projects.refresh} />
         : projects.data?.length ? <Box color="text-body-secondary">Select a project to manage its members.</Box> : null}
       {creating && <CreateProjectModal onClose={() => setCreating(false)} onSubmit={create} />}
-      <Modal
-        visible={deleting !== null}
-        onDismiss={() => setDeleting(null)}
-        header={`Delete project ${deleting?.project_name ?? ""}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setDeleting(null)}>Cancel</Button>
-              <Button variant="primary" loading={busy} onClick={() => deleting && void confirmDelete(deleting)}>Delete</Button>
-            </SpaceBetween>
-          </Box>
-        }
-      >
-        {deleting && (
-          <span>
-            Its {deleting.members.length} member{deleting.members.length === 1 ? "" : "s"} lose access to
-            project <b>{deleting.project_name}</b> and to its runs' history, and its name becomes free for a new
-            project. A project with active runs or fleets can't be deleted: stop or delete them first.
-          </span>
-        )}
-      </Modal>
+      <ConfirmAction busy={busy} onCancel={() => setDeleting(null)} onConfirm={() => deleting && void confirmDelete(deleting)}
+        confirmation={deleting && {
+          header: `Delete project ${deleting.project_name}?`, action: "Delete", skippedNote: null,
+          body: (
+            <span>
+              Its {deleting.members.length} member{deleting.members.length === 1 ? "" : "s"} lose access to
+              project <b>{deleting.project_name}</b> and to its runs' history, and its name becomes free for a new
+              project. A project with active runs or fleets can't be deleted: stop or delete them first.
+            </span>
+          ),
+        }} />
     </SpaceBetween>
   );
 }

@@ -17,6 +17,7 @@ import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
 import Tabs from "@cloudscape-design/components/tabs";
 import { useEffect, useRef, useState } from "react";
+import { RelativeTime } from "../components/RelativeTime";
 import type { ApiClient } from "../api/client";
 import { scaleRuns } from "../api/endpoints";
 import type { Run } from "../api/types";
@@ -167,8 +168,8 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
               { label: "User", value: run.user },
               { label: "Type", value: String(run.configuration.type ?? "-") },
               { label: "Replicas (running/desired)", value: replicasLabel(run) },
-              { label: "Submitted", value: formatTime(run.submitted_at) },
-              { label: "Finished", value: formatTime(run.finished_at) },
+              { label: "Submitted", value: <RelativeTime iso={run.submitted_at} /> },
+              { label: "Finished", value: <RelativeTime iso={run.finished_at} /> },
               { label: "Cost", value: formatCost(run.cost) },
               { label: "Cost rate", value: <span data-testid="cost-rate">{`${formatCost(run.cost_per_hour)}/h`}</span> },
               { label: "Status message", value: <span data-testid="status-message">{run.status_message || "-"}</span> },

@@ -11,6 +11,7 @@ import RadioGroup from "@cloudscape-design/components/radio-group";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import { useState } from "react";
+import { RelativeTime } from "../components/RelativeTime";
 import type { ApiClient } from "../api/client";
 import { createUser, listUsers, setGlobalRole } from "../api/endpoints";
 import type { GlobalRole, UserInfo, UserWithToken } from "../api/types";
@@ -18,7 +19,6 @@ import { FormModal } from "../components/FormModal";
 import { NewTokenAlert } from "../components/NewTokenAlert";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
-import { formatTime } from "../runs/format";
 
 const POLL_MS = 10_000;
 
@@ -77,7 +77,7 @@ export function UsersPage({ api, user }: { api: ApiClient; user: UserInfo }) {
         columnDefinitions={[
           { id: "name", header: "Username", isRowHeader: true, cell: (row) => row.username },
           { id: "role", header: "Global role", cell: (row) => row.global_role },
-          { id: "created", header: "Created", cell: (row) => formatTime(row.created_at) },
+          { id: "created", header: "Created", cell: (row) => <RelativeTime iso={row.created_at} /> },
         ]}
       />
       {creating && (

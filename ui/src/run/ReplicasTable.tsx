@@ -1,13 +1,13 @@
 import Box from "@cloudscape-design/components/box";
 import Header from "@cloudscape-design/components/header";
-import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
-import { Fragment, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import type { Job } from "../api/types";
-import { formatCost, formatTime, hostDetails, lastSubmission } from "../runs/format";
-import { statusIndicatorType, statusLabel } from "../runs/status";
+import { RelativeTime } from "../components/RelativeTime";
+import { Status } from "../components/Status";
+import { formatCost, hostDetails, lastSubmission } from "../runs/format";
 import { readiness } from "../service/serving";
-import { attemptLabel, breakPoints, exitCodeLabel } from "./replicaCells";
+import { attemptLabel, exitCodeLabel } from "./replicaCells";
 
 const secondary = (text: string): ReactNode =>
   text ? <Box variant="small" display="block" color="text-body-secondary">{text}</Box> : null;
@@ -38,14 +38,7 @@ export function ReplicasTable({ jobs }: { jobs: Job[] }) {
             if (!submission) return "-";
             return (
               <div>
-                <StatusIndicator type={statusIndicatorType(submission.status)}>
-                  {/* The indicator breaks anywhere (break-all); the label breaks between words. */}
-                  <span style={{ wordBreak: "normal", overflowWrap: "break-word" }}>
-                    {breakPoints(statusLabel(submission.status, submission.termination_reason)).map((piece, index) => (
-                      <Fragment key={index}>{piece}<wbr /></Fragment>
-                    ))}
-                  </span>
-                </StatusIndicator>
+                <Status status={submission.status} terminationReason={submission.termination_reason} />
                 {secondary(readiness(submission))}
                 {secondary(submission.status_message)}
               </div>
@@ -64,9 +57,9 @@ export function ReplicasTable({ jobs }: { jobs: Job[] }) {
             return <div title={submission.host_id ?? undefined}>{submission.host}{secondary(hostDetails(submission))}</div>;
           },
         },
-        { id: "submitted", header: "Submitted", cell: (job) => formatTime(lastSubmission(job)?.submitted_at ?? null) },
-        { id: "started", header: "Started", cell: (job) => formatTime(lastSubmission(job)?.started_at ?? null) },
-        { id: "finished", header: "Finished", cell: (job) => formatTime(lastSubmission(job)?.finished_at ?? null) },
+        { id: "submitted", header: "Submitted", cell: (job) => <RelativeTime iso={lastSubmission(job)?.submitted_at ?? null} /> },
+        { id: "started", header: "Started", cell: (job) => <RelativeTime iso={lastSubmission(job)?.started_at ?? null} /> },
+        { id: "finished", header: "Finished", cell: (job) => <RelativeTime iso={lastSubmission(job)?.finished_at ?? null} /> },
         { id: "cost", header: "Cost", cell: (job) => formatCost(job.job_submissions.reduce((sum, s) => sum + s.cost, 0)) },
       ]}
     />

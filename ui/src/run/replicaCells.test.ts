@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attemptLabel, breakPoints, exitCodeLabel } from "./replicaCells";
+import { attemptLabel, exitCodeLabel } from "./replicaCells";
 
 describe("replica cells", () => {
   it("names the attempt and deployment only when there is more than the first", () => {
@@ -14,14 +14,5 @@ describe("replica cells", () => {
     expect(exitCodeLabel({ exit_code: 0 })).toBe("0");
     expect(exitCodeLabel({ exit_code: null })).toBe("-");
     expect(exitCodeLabel(undefined)).toBe("-");
-  });
-});
-
-describe("breakPoints", () => {
-  it("lets a long reason wrap after its underscores, keeping its text", () => {
-    expect(breakPoints("failed (container_exited_with_error)"))
-      .toEqual(["failed (container_", "exited_", "with_", "error)"]);
-    expect(breakPoints("running")).toEqual(["running"]);
-    expect(breakPoints("failed (container_exited_with_error)").join("")).toBe("failed (container_exited_with_error)");
   });
 });

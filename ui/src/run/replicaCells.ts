@@ -15,8 +15,3 @@ export function attemptLabel(submission: Pick<JobSubmission, "submission_num" | 
  * stopped before it could report one. */
 export const exitCodeLabel = (submission: Pick<JobSubmission, "exit_code"> | undefined): string =>
   submission?.exit_code === null || submission?.exit_code === undefined ? "-" : String(submission.exit_code);
-
-/** A status label in pieces that each end where a line may break: after each underscore of a
- * termination reason ("failed (container_" "exited_" "with_" "error)"), so that a narrow status
- * column wraps a long reason between its words instead of inside them. */
-export const breakPoints = (label: string): string[] => label.split(/(?<=_)/);

@@ -1,6 +1,7 @@
 // Who may stop, abort, delete or scale which runs (the API says so per run and caller:
 // `can_manage`), what a batch of selected runs acts on, and what its confirmation says.
 
+import type { Confirmation } from "../components/ConfirmAction";
 import type { Run } from "../api/types";
 import { nameList } from "./outcomes";
 import { isFinished } from "./status";
@@ -44,15 +45,9 @@ export function planBatch<T extends Managed>(action: RunAction, selected: T[]): 
   return { acting, skipped, disabledReason };
 }
 
-export interface Confirmation {
-  header: string;
-  /** The button that confirms. */
-  action: string;
-  /** What happens, in a sentence or two. */
-  body: string;
-  /** The selected runs left alone, and why; null when there are none. */
-  skippedNote: string | null;
-}
+
+/** A question about runs: its body is plain text. */
+export type RunConfirmation = Confirmation & { body: string };
 
 const WHAT_HAPPENS: Record<RunAction, string> = {
   stop: "Each replica is sent SIGTERM and given its stop_duration to exit before it is killed.",
@@ -63,7 +58,7 @@ const WHAT_HAPPENS: Record<RunAction, string> = {
 
 /** The question a destructive action asks before it runs, naming the runs. */
 export function confirmation(action: RunAction, acting: Pick<Run, "run_name">[],
-  skipped: Pick<Run, "run_name">[] = []): Confirmation {
+  skipped: Pick<Run, "run_name">[] = []): RunConfirmation {
   const names = acting.map((run) => run.run_name);
   const verb = VERB[action];
   const title = `${verb[0]?.toUpperCase()}${verb.slice(1)}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isFinished, statusIndicatorType, statusLabel } from "./status";
+import { breakPoints, isFinished, statusIndicatorType, statusLabel } from "./status";
 
 describe("statusIndicatorType", () => {
   it.each([
@@ -40,5 +40,14 @@ describe("isFinished", () => {
   it("knows the final statuses of runs and replicas", () => {
     expect(["terminated", "aborted", "failed", "done"].every(isFinished)).toBe(true);
     expect(["pending", "submitted", "provisioning", "pulling", "running", "terminating"].some(isFinished)).toBe(false);
+  });
+});
+
+describe("breakPoints", () => {
+  it("lets a long reason wrap after its underscores, keeping its text", () => {
+    expect(breakPoints("failed (container_exited_with_error)"))
+      .toEqual(["failed (container_", "exited_", "with_", "error)"]);
+    expect(breakPoints("running")).toEqual(["running"]);
+    expect(breakPoints("failed (container_exited_with_error)").join("")).toBe("failed (container_exited_with_error)");
   });
 });

@@ -34,3 +34,8 @@ export function isFinished(status: string): boolean {
 export function statusLabel(status: string, terminationReason: string | null = null): string {
   return terminationReason && !OBVIOUS_REASONS.has(terminationReason) ? `${status} (${terminationReason})` : status;
 }
+
+/** A status label in pieces that each end where a line may break: after each underscore of a
+ * termination reason ("failed (container_" "exited_" "with_" "error)"), so that a narrow status
+ * column wraps a long reason between its words instead of inside them. */
+export const breakPoints = (label: string): string[] => label.split(/(?<=_)/);
