@@ -48,12 +48,17 @@ CONTINUE_AS_NEW_AFTER_EVENTS = 700
 # How long a rolling update waits for a new replica to become ready before it rolls back.
 ROLLOUT_READY_TIMEOUT_SECONDS = 600.0
 
+# How long continuing as new waits for a moment with nothing in flight before it leaves the running
+# replicas' watchers behind.
+QUIET_MOMENT_SECONDS = 0.5
+
 
 class RunWorkflowInput(BaseModel):
     state: RunState
     workflow_version: int = 1
     continue_as_new_after_events: int = CONTINUE_AS_NEW_AFTER_EVENTS
     rollout_ready_timeout_seconds: float = ROLLOUT_READY_TIMEOUT_SECONDS
+    quiet_moment_seconds: float = QUIET_MOMENT_SECONDS
 
 
 class DeployCommand(BaseModel):

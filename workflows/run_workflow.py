@@ -92,9 +92,6 @@ START_TIMEOUT = timedelta(seconds=15)
 # host is taken for gone (a stop or a start never waits on a dead host), and Temporal doesn't retry
 # a schedule-to-start timeout. Above the host monitor's bound, which usually notices first.
 HOST_PICKUP_TIMEOUT = timedelta(seconds=60)
-# How long continuing as new waits for a moment with no watcher in flight before it leaves the
-# running replicas' watchers behind.
-QUIET_MOMENT = timedelta(milliseconds=500)
 # A service replica being scaled down or replaced leaves the proxy's rotation this long before its
 # termination is sent: the proxies' view of ready replicas is at most a second old (api/proxy).
 DRAIN = timedelta(seconds=3)
@@ -119,6 +116,7 @@ class RunWorkflow:
         self._continue_after_events = input.continue_as_new_after_events
         self._due_checked_version, self._due = -1, False
         self._rollout_ready_timeout = timedelta(seconds=input.rollout_ready_timeout_seconds)
+        self._quiet_moment = timedelta(seconds=input.quiet_moment_seconds)
         self._rollout: asyncio.Task[None] | None = None
         self._replica_tasks: dict[int, asyncio.Task[None]] = {}
         # A continued run's live submissions, which run() resumes. Signals in the first activation
@@ -393,7 +391,8 @@ class RunWorkflow:
         # replica between attempts, say): then nothing is left behind.
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._in_flight == self._local_in_flight == self._watching == 0,
-                                          timeout=QUIET_MOMENT, timeout_summary="a quiet moment to continue as new")
+                                          timeout=self._quiet_moment,
+                                          timeout_summary="a quiet moment to continue as new")
         # From here on nothing new goes out (coroutines about to send something wait), so that the
         # local activities in flight drain and none is in flight when it continues.
         self._draining = True
@@ -419,7 +418,9 @@ class RunWorkflow:
         state, _ = self.state.compacted(workflow.now(), stored)
         workflow.continue_as_new(RunWorkflowInput(
             state=state, workflow_version=CURRENT_WORKFLOW_VERSION,
-            continue_as_new_after_events=self._continue_after_events))
+            continue_as_new_after_events=self._continue_after_events,
+            rollout_ready_timeout_seconds=self._rollout_ready_timeout.total_seconds(),
+            quiet_moment_seconds=self._quiet_moment.total_seconds()))
 
     async def _hold_while_draining(self) -> None:
         """While the run drains to continue as new, a coroutine about to send something (an
