@@ -130,8 +130,19 @@ def test_a_reused_name_shows_its_history(page: Page, deployment: DurastackProces
     expect(rows.nth(1).get_by_role("link", name="hp-trial-042")).to_have_attribute(
         "href", f"/projects/main/runs/hp-trial-042?id={older}")
     screenshot(page, "runs-list-history")
+    # The address keeps the filters: a reload, or the link, shows the same history.
+    history_url = f"{deployment.url}/runs?project=main&history=hp-trial-042&deleted=1"
+    expect(page).to_have_url(history_url)
+    page.reload()
+    expect(rows).to_have_count(2, timeout=LIVE)
     page.get_by_role("button", name="Show all runs").click()
     expect(run_rows(page)).to_have_count(20, timeout=LIVE)
+    expect(page).to_have_url(f"{deployment.url}/runs?project=main&deleted=1")  # the history's filter alone goes
+    # A run's page leads to its name's history too.
+    page.goto(f"/projects/main/runs/hp-trial-042?id={older}")
+    page.get_by_role("link", name="Every run named hp-trial-042").click()
+    expect(page).to_have_url(history_url)
+    expect(rows).to_have_count(2, timeout=LIVE)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1440, 900), (1280, 720)])

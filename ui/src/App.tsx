@@ -83,7 +83,9 @@ function pageOf(route: Route, api: ApiClient, user: UserInfo): ReactNode {
     case "not_found":
       return <NotFoundPage path={route.path} />;
     case "home":
-    case "runs":
       return <RunsListPage api={api} />;
+    case "runs":
+      // A link to other filters opens the list anew; the list keeps the address up to date itself.
+      return <RunsListPage key={route.search} api={api} />;
   }
 }

@@ -36,6 +36,7 @@ import { ServicePanel } from "../run/ServicePanel";
 import { replaceAddress, useFollow } from "../routing/navigation";
 import { pinnedRunHref, runHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
+import { historyHref } from "../runs/listQuery";
 import { formatCost, formatTime, replicaRange, replicasLabel } from "../runs/format";
 import { confirmation, notYoursReason, type RunAction } from "../runs/manage";
 import { outcomeMessage } from "../runs/outcomes";
@@ -177,6 +178,10 @@ export function RunDetailsPage({ api, project, name, id }: Props) {
               { label: "Workflow", value: run.workflow_id },
               { label: "State shown", value: <Freshness run={run} /> },
               { label: "Link by name", value: <NameLink project={run.project_name} name={run.run_name} /> },
+              {
+                label: "History",
+                value: <Link href={historyHref(run)} onFollow={follow}>Every run named {run.run_name}</Link>,
+              },
             ]}
           />
         </Container>

@@ -18,15 +18,25 @@ import Toggle from "@cloudscape-design/components/toggle";
 import { useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { listProjects, listRuns } from "../api/endpoints";
-import type { Run, RunOutcome, RunStatus } from "../api/types";
+import type { Run, RunOutcome } from "../api/types";
 import { ConfirmAction } from "../components/ConfirmAction";
 import { useFlash } from "../hooks/useFlash";
 import { usePolling } from "../hooks/usePolling";
 import { useFollow } from "../routing/navigation";
 import { submitHref } from "../routing/routes";
 import { runBatch } from "../runs/batch";
-import { type Cursor, cursorAfter, DEFAULT_FILTERS, historyFilters, isFiltered, listBody, type RunFilters }
-  from "../runs/listQuery";
+import {
+  type Cursor,
+  cursorAfter,
+  DEFAULT_FILTERS,
+  filtersFromSearch,
+  filtersToSearch,
+  historyFilters,
+  isFiltered,
+  listBody,
+  RUN_STATUSES,
+  type RunFilters,
+} from "../runs/listQuery";
 import { confirmation, notYoursReason, planBatch, type RunAction } from "../runs/manage";
 import { outcomeMessage } from "../runs/outcomes";
 import { COLUMN_OPTIONS, loadColumns, saveColumns } from "../runs/columnPreferences";
@@ -34,8 +44,6 @@ import { runColumns } from "../runs/RunColumns";
 
 const PAGE_SIZE = 20;
 const POLL_MS = 2000;
-const STATUSES: RunStatus[] = ["pending", "submitted", "provisioning", "running", "terminating", "terminated", "failed",
-  "done"];
 const ALL_PROJECTS: SelectProps.Option = { label: "All projects", value: "" };
 const ACTIONS: RunAction[] = ["stop", "abort", "delete"];
 const LABEL: Record<RunAction, string> = { stop: "Stop", abort: "Abort", delete: "Delete" };
@@ -43,7 +51,7 @@ const LABEL: Record<RunAction, string> = { stop: "Stop", abort: "Abort", delete:
 export function RunsListPage({ api }: { api: ApiClient }) {
   const follow = useFollow();
   const flash = useFlash();
-  const [filters, setFilters] = useState<RunFilters>(DEFAULT_FILTERS);
+  const [filters, setFilters] = useState<RunFilters>(() => filtersFromSearch(window.location.search));
   const [cursors, setCursors] = useState<Cursor[]>([null]); // cursors[i] starts page i + 1
   const [pageIndex, setPageIndex] = useState(0);
   const [selected, setSelected] = useState<Run[]>([]);
@@ -58,6 +66,13 @@ export function RunsListPage({ api }: { api: ApiClient }) {
       () => undefined, // the filter still works by typing nothing; the list itself reports errors
     );
   }, [api]);
+
+  // The address keeps the filters (a reload keeps them, a name's history can be linked to); replaced,
+  // not pushed: each keystroke in a filter is no step for the back button.
+  useEffect(() => {
+    const href = `/runs${filtersToSearch(filters)}`;
+    if (href !== window.location.pathname + window.location.search) window.history.replaceState(null, "", href);
+  }, [filters]);
 
   const cursor = cursors[pageIndex] ?? null;
   const body = listBody(filters, cursor, PAGE_SIZE);
@@ -180,9 +195,9 @@ export function RunsListPage({ api }: { api: ApiClient }) {
                 onChange={({ detail }) => changeFilters({ user: detail.value })} />
               <Multiselect
                 selectedOptions={filters.statuses.map((status) => ({ label: status, value: status }))}
-                options={STATUSES.map((status) => ({ label: status, value: status }))}
+                options={RUN_STATUSES.map((status) => ({ label: status, value: status }))}
                 onChange={({ detail }) => changeFilters({
-                  statuses: STATUSES.filter((status) => detail.selectedOptions.some((option) => option.value === status)),
+                  statuses: RUN_STATUSES.filter((status) => detail.selectedOptions.some((option) => option.value === status)),
                 })}
                 // With a choice, the placeholder is only read out after it ("failed, done statuses (2)").
                 placeholder={filters.statuses.length ? "statuses" : "Any status"}

@@ -5,8 +5,9 @@ describe("parseRoute", () => {
   it("knows the home page and the runs list, with or without a trailing slash", () => {
     expect(parseRoute("/")).toEqual({ kind: "home" });
     expect(parseRoute("")).toEqual({ kind: "home" });
-    expect(parseRoute("/runs")).toEqual({ kind: "runs" });
-    expect(parseRoute("/runs/")).toEqual({ kind: "runs" });
+    expect(parseRoute("/runs")).toEqual({ kind: "runs", search: "" });
+    expect(parseRoute("/runs/")).toEqual({ kind: "runs", search: "" });
+    expect(parseRoute("/runs", "?history=web&project=main")).toEqual({ kind: "runs", search: "?history=web&project=main" });
   });
 
   it("reads a run's project and name, and its id when given", () => {
@@ -44,7 +45,8 @@ describe("routeHref", () => {
     expect(href).toBe("/projects/my%20lab/runs/a%2Fb?id=id%201");
     const [path, search] = href.split("?");
     expect(parseRoute(path ?? "", `?${search}`)).toEqual({ kind: "run", project: "my lab", name: "a/b", id: "id 1" });
-    expect(routeHref({ kind: "runs" })).toBe("/runs");
+    expect(routeHref({ kind: "runs", search: "" })).toBe("/runs");
+    expect(routeHref({ kind: "runs", search: "?history=web" })).toBe("/runs?history=web");
     expect(routeHref({ kind: "home" })).toBe("/");
     for (const route of [{ kind: "submit", project: "my lab" }, { kind: "submit", project: null }, { kind: "projects" },
       { kind: "users" }, { kind: "fleets" }, { kind: "profile" }] as const) {

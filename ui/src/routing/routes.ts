@@ -2,7 +2,8 @@
 
 export type Route =
   | { kind: "home" }
-  | { kind: "runs" }
+  /** `search`: the list's filters, as `filtersToSearch` writes them ("" for none). */
+  | { kind: "runs"; search: string }
   | { kind: "fleets" }
   | { kind: "run"; project: string; name: string; id: string | null }
   | { kind: "submit"; project: string | null }
@@ -14,7 +15,7 @@ export type Route =
 export function parseRoute(pathname: string, search = ""): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { kind: "home" };
-  if (path === "/runs") return { kind: "runs" };
+  if (path === "/runs") return { kind: "runs", search };
   if (path === "/fleets") return { kind: "fleets" };
   if (path === "/submit") return { kind: "submit", project: null };
   if (path === "/projects") return { kind: "projects" };
@@ -40,7 +41,7 @@ export function routeHref(route: Route): string {
     case "home":
       return "/";
     case "runs":
-      return "/runs";
+      return `/runs${route.search}`;
     case "fleets":
       return "/fleets";
     case "run": {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { cursorAfter, DEFAULT_FILTERS, historyFilters, isFiltered, listBody } from "./listQuery";
+import {
+  cursorAfter,
+  DEFAULT_FILTERS,
+  filtersFromSearch,
+  filtersToSearch,
+  historyFilters,
+  historyHref,
+  isFiltered,
+  listBody,
+} from "./listQuery";
 
 describe("listBody", () => {
   it("asks for one run more than a page, without deleted runs by default", () => {
@@ -31,5 +40,27 @@ describe("isFiltered", () => {
     expect(isFiltered({ ...DEFAULT_FILTERS, showDeleted: true })).toBe(false);
     expect(isFiltered({ ...DEFAULT_FILTERS, statuses: ["failed"] })).toBe(true);
     expect(isFiltered({ ...DEFAULT_FILTERS, name: "x" })).toBe(true);
+  });
+});
+
+describe("filters in the address", () => {
+  it("writes only what narrows the list, and reads back the same filters", () => {
+    expect(filtersToSearch(DEFAULT_FILTERS)).toBe("");
+    const filters = { ...DEFAULT_FILTERS, project: "my lab", name: " hp-trial ", statuses: ["failed" as const, "done" as const],
+      onlyActive: true };
+    const search = filtersToSearch(filters);
+    expect(search).toBe("?project=my+lab&name=hp-trial&status=failed%2Cdone&active=1");
+    expect(filtersFromSearch(search)).toEqual({ ...filters, name: "hp-trial" });
+  });
+
+  it("takes what an address doesn't say, or says wrong, as the default", () => {
+    expect(filtersFromSearch("")).toEqual(DEFAULT_FILTERS);
+    expect(filtersFromSearch("?status=failed,sleeping&active=yes")).toEqual({ ...DEFAULT_FILTERS, statuses: ["failed"] });
+  });
+
+  it("links a name's history: every run of it in its project, deleted ones too", () => {
+    const href = historyHref({ project_name: "main", run_name: "web" });
+    expect(href).toBe("/runs?project=main&history=web&deleted=1");
+    expect(filtersFromSearch(href.slice("/runs".length))).toEqual(historyFilters({ project_name: "main", run_name: "web" }));
   });
 });

@@ -17,6 +17,10 @@ export interface RunFilters {
   showDeleted: boolean;
 }
 
+/** Every run status, in the order of a run's life, for the status filter. */
+export const RUN_STATUSES: readonly RunStatus[] = ["pending", "submitted", "provisioning", "running", "terminating", "terminated",
+  "failed", "done"];
+
 export const DEFAULT_FILTERS: RunFilters = {
   project: null, user: "", name: "", history: null, statuses: [], onlyActive: false, showDeleted: false,
 };
@@ -50,3 +54,37 @@ export function listBody(filters: RunFilters, cursor: Cursor, pageSize: number):
   if (cursor) Object.assign(body, cursor);
   return body;
 }
+
+/** The filters as the list's address keeps them (`?project=main&history=web&deleted=1`), so that a
+ * reload keeps them and a name's history can be linked to; "" for none. */
+export function filtersToSearch(filters: RunFilters): string {
+  const params = new URLSearchParams();
+  if (filters.project) params.set("project", filters.project);
+  if (filters.history) params.set("history", filters.history);
+  if (filters.name.trim()) params.set("name", filters.name.trim());
+  if (filters.user.trim()) params.set("user", filters.user.trim());
+  if (filters.statuses.length) params.set("status", filters.statuses.join(","));
+  if (filters.onlyActive) params.set("active", "1");
+  if (filters.showDeleted) params.set("deleted", "1");
+  const search = params.toString();
+  return search ? `?${search}` : "";
+}
+
+/** The filters of an address; what it doesn't say (or says wrong, an unknown status) is the default. */
+export function filtersFromSearch(search: string): RunFilters {
+  const params = new URLSearchParams(search);
+  const known = new Set<string>(RUN_STATUSES);
+  return {
+    project: params.get("project") || null,
+    history: params.get("history") || null,
+    name: params.get("name") ?? "",
+    user: params.get("user") ?? "",
+    statuses: (params.get("status") ?? "").split(",").filter((status): status is RunStatus => known.has(status)),
+    onlyActive: params.get("active") === "1",
+    showDeleted: params.get("deleted") === "1",
+  };
+}
+
+/** Where a name's history is listed: every run of the name in its project, deleted ones too. */
+export const historyHref = (run: Pick<Run, "project_name" | "run_name">): string =>
+  `/runs${filtersToSearch(historyFilters(run))}`;
