@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.support.databases import SqliteDatabases
 from tests.support.durastack import REPO, DurastackProcesses
@@ -104,3 +105,30 @@ def screenshot(page: Page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def task(name: str, command: str = "sleep 300", replicas: int = 1) -> dict[str, Any]:
+    """A small task that stops within a second."""
+    configuration: dict[str, Any] = {"type": "task", "name": name, "commands": [command], "resources": SMALL,
+                                     "stop_duration": "1s"}
+    if replicas != 1:
+        configuration["replicas"] = replicas
+    return configuration
+
+
+def run_row(page: Page, name: str) -> Locator:
+    """The runs list's rows of runs of that name."""
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
+
+
+def sideways_overflow(table: Locator) -> dict[str, int]:
+    """The scroll and visible widths of the box that scrolls the table sideways when it is too wide,
+    and of the page."""
+    sizes: dict[str, int] = table.evaluate("""(table) => {
+        let box = table.parentElement;
+        while (box && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+        return { scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+                 pageScrollWidth: document.documentElement.scrollWidth,
+                 pageClientWidth: document.documentElement.clientWidth };
+    }""")
+    return sizes

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.e2e.conftest import LIVE, PRICE, SMALL, TEMPORAL_UI, confirm, screenshot, sign_in
+from tests.e2e.conftest import LIVE, PRICE, SMALL, TEMPORAL_UI, confirm, run_row, screenshot, sign_in, task
 from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
-
-def task(name: str, command: str = "sleep 300") -> dict[str, Any]:
-    return {"type": "task", "name": name, "commands": [command], "resources": SMALL, "stop_duration": "1s"}
-
-
-def run_row(page: Page, name: str) -> Any:
-    return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
-
 
 def test_sign_in_then_sign_out(page: Page, deployment: DurastackProcesses) -> None:
     page.goto("/")

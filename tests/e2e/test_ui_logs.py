@@ -7,20 +7,14 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import LIVE, SMALL, screenshot, sign_in
+from tests.e2e.conftest import LIVE, screenshot, sign_in, task
 from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
-
-
-def task(name: str, command: str, replicas: int = 1) -> dict[str, Any]:
-    return {"type": "task", "name": name, "commands": [command], "resources": SMALL, "stop_duration": "1s",
-            "replicas": replicas}
 
 
 def pane_position(pane: Locator) -> dict[str, float]:

@@ -4,41 +4,18 @@ written, and the plan's question in view."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, Request, ViewportSize, expect
+from playwright.sync_api import Page, Request, ViewportSize, expect
 
-from tests.e2e.conftest import LIVE, SMALL, confirm, screenshot, sign_in
-from tests.support.durastack import REPO, DurastackProcesses
+from tests.e2e.conftest import LIVE, confirm, screenshot, sideways_overflow, sign_in, task
+from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
 WINDOWS: list[ViewportSize] = [{"width": 1440, "height": 900}, {"width": 1280, "height": 720}]
-
-
-def task(name: str, command: str, replicas: int = 1) -> dict[str, Any]:
-    return {"type": "task", "name": name, "commands": [command], "replicas": replicas, "resources": SMALL,
-            "stop_duration": "1s"}
-
-
-def overflow(table: Locator) -> dict[str, int]:
-    """The scroll and visible widths of the box that scrolls the table sideways when it is too wide."""
-    result: dict[str, int] = table.evaluate("""(table) => {
-        let box = table.parentElement;
-        while (box && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
-        return { scrollWidth: box.scrollWidth, clientWidth: box.clientWidth };
-    }""")
-    return result
-
-
-def durastack(deployment: DurastackProcesses, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=deployment.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
 
 def test_a_failed_task_says_what_failed_and_its_replicas_table_fits(page: Page,
@@ -56,7 +33,7 @@ def test_a_failed_task_says_what_failed_and_its_replicas_table_fits(page: Page,
     expect(replicas).to_contain_text("terminated (terminated_by_server)", timeout=LIVE)
     for window in WINDOWS:
         page.set_viewport_size(window)
-        sizes = overflow(replicas)
+        sizes = sideways_overflow(replicas)
         assert sizes["scrollWidth"] <= sizes["clientWidth"], (window, sizes)
         expect(page.get_by_test_id("status-message")).to_have_text("replica 0 failed: exit code 3")
         expect(page.get_by_test_id("freshness")).to_have_text("Final")
@@ -171,7 +148,7 @@ def test_a_service_the_cli_applied_is_nothing_to_do_from_the_ui(page: Page, depl
     text = (f"type: service\nname: {name}\nport: 8000\nresources: {{cpu: 0.1, memory: 16MB}}\nstop_duration: 1s\n"
             "commands:\n  - python3 -m http.server $PORT\n")
     (tmp_path / "web.yml").write_text(text)
-    applied = durastack(deployment, "apply", "-f", str(tmp_path / "web.yml"), "-d", "-y")
+    applied = deployment.cli("apply", "-f", str(tmp_path / "web.yml"), "-d", "-y")
     assert applied.returncode == 0, applied.stderr
     run = api.wait_for(name, lambda current: current["running_replicas"] == 1, what="running")
 

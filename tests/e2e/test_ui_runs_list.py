@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Locator, Page, Request, expect
 
 from core.statuses import RunStatus
-from tests.e2e.conftest import LIVE, PRICE, SMALL, screenshot, sign_in
+from tests.e2e.conftest import LIVE, PRICE, SMALL, run_row, screenshot, sideways_overflow, sign_in
 from tests.support.durastack import ApiClient, DurastackProcesses
 from tests.support.seed_runs import Seed, seed
 
@@ -49,10 +49,6 @@ def many_runs(deployment: DurastackProcesses) -> dict[str, list[str]]:
 
 def run_rows(page: Page) -> Locator:
     return page.get_by_role("table", name="Runs").get_by_role("row").filter(has=page.get_by_role("rowheader"))
-
-
-def run_row(page: Page, name: str) -> Locator:
-    return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
 
 
 def cell(page: Page, row: Locator, column: str) -> Locator:
@@ -157,15 +153,10 @@ def test_the_list_fits_the_screen_with_the_navigation_open(page: Page, deploymen
     expect(cell(page, long_run, "Resources")).to_have_text("16 CPU, 128GB, 8\N{MULTIPLICATION SIGN}A100 (≥80GB)")
     for header in ("Name", "Project / user", "Status", "Replicas", "Resources", "Price", "Cost", "Submitted"):
         expect(page.get_by_role("columnheader", name=header, exact=True)).to_be_in_viewport()
-    sizes = page.get_by_role("table", name="Runs").evaluate("""table => {
-        let box = table.parentElement;
-        while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
-        return {scroll: box.scrollWidth, client: box.clientWidth,
-                page: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth};
-    }""")
+    sizes = sideways_overflow(page.get_by_role("table", name="Runs"))
     screenshot(page, f"runs-list-{width}")
-    assert sizes["scroll"] <= sizes["client"], sizes
-    assert sizes["page"] <= sizes["viewport"], sizes
+    assert sizes["scrollWidth"] <= sizes["clientWidth"], sizes
+    assert sizes["pageScrollWidth"] <= sizes["pageClientWidth"], sizes
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from store.accounts import hash_token
 from store.database import Database
 from store.models import TokenModel
-from tests.support.durastack import REPO, ApiClient, DurastackProcesses
+from tests.support.durastack import ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -243,8 +242,7 @@ def test_every_endpoint_needs_a_valid_token(deployment: DurastackProcesses, path
 
 def durastack(deployment: DurastackProcesses, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**deployment.env, "DURASTACK_TOKEN": token or deployment.token}
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    return deployment.cli(*args, env=env, timeout=60)
 
 
 def secret_lines(output: str) -> dict[str, str]:

@@ -34,8 +34,7 @@ LINES = "for i in 1 2 3; do echo \"replica $DURASTACK_REPLICA_NUM line $i\"; don
 
 def durastack(deployment: DurastackProcesses, *args: str, cwd: Path,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env or deployment.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return deployment.cli(*args, cwd=cwd, env=env, timeout=60)
 
 
 def write_yaml(path: Path, configuration: dict[str, object]) -> Path:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +15,11 @@ import yaml
 
 from cli.code_upload import pack_directory
 from cli.output import format_bytes
-from tests.support.durastack import REPO, ApiClient, DurastackProcesses
+from tests.support.durastack import ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
 SMALL = {"cpu": 0.1, "memory": "16MB"}
-
-
-def durastack(deployment: DurastackProcesses, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI, started away from the configuration: its directory is what travels, not the cwd."""
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=deployment.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
 
 def upload(deployment: DurastackProcesses, body: bytes | Iterator[bytes], token: str | None = None,
@@ -60,7 +52,7 @@ def test_a_replica_runs_in_its_own_copy_of_the_uploaded_directory(deployment: Du
     archive = pack_directory(run_file.parent)
     assert archive.files == 4  # run.yml, data.txt, .durastackignore, src/main.py
 
-    first = durastack(deployment, "apply", "-f", str(run_file))
+    first = deployment.cli("apply", "-f", str(run_file))
     assert first.returncode == 0, first.stderr
     assert first.stderr.splitlines()[0] == (
         f"Uploaded code: 4 files, {format_bytes(len(archive.data))} (sha256 {archive.hash[:8]})")
@@ -81,7 +73,7 @@ def test_a_replica_runs_in_its_own_copy_of_the_uploaded_directory(deployment: Du
     assert (cached.stat().st_mode & 0o777, cached.parent.stat().st_mode & 0o777) == (0o600, 0o700)
 
     # Unchanged: not uploaded again, and the new run takes the same code.
-    second = durastack(deployment, "apply", "-f", str(run_file))
+    second = deployment.cli("apply", "-f", str(run_file))
     assert second.returncode == 0, second.stderr
     assert second.stderr.splitlines()[0] == f"Code unchanged (sha256 {archive.hash[:8]})"
     assert "only in the uploaded directory" in second.stdout

@@ -3,8 +3,6 @@ apply says what it will do with a taken name, and lists can span every project."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 import yaml
 
 from tests.support.cleanup import open_to_jobs
-from tests.support.durastack import REPO, ApiClient, DurastackProcesses
+from tests.support.durastack import ApiClient, DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -37,11 +35,6 @@ def history(api: ApiClient, name: str, **extra: Any) -> list[dict[str, Any]]:
 def log_messages(api: ApiClient, run_id: str) -> list[str]:
     page = api.ok("logs/poll", {"run_id": run_id, "replica_num": 0})
     return [line["message"] for line in page["logs"]]
-
-
-def cli(deployment: DurastackProcesses, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=deployment.env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_resubmitting_a_name_three_times_keeps_three_runs(deployment: DurastackProcesses) -> None:
@@ -203,7 +196,7 @@ def test_cli_history_deleted_marks_and_same_name_questions(deployment: Durastack
         file.write_text(yaml.safe_dump(configuration))
 
     write(service("cli-svc"))
-    first = cli(deployment, "apply", "-f", str(file), "-d")
+    first = deployment.cli("apply", "-f", str(file), "-d")
     assert first.returncode == 0, first.stderr
     api.wait_for("cli-svc", lambda run: run["running_replicas"] == 1, what="running")
     first_id = api.get("cli-svc")["id"]
@@ -211,13 +204,13 @@ def test_cli_history_deleted_marks_and_same_name_questions(deployment: Durastack
     # An active run with another max_duration (no rolling update can change it): without a terminal
     # and -y, apply refuses and says why.
     write({**service("cli-svc"), "max_duration": "1h"})
-    refused = cli(deployment, "apply", "-f", str(file), "-d")
+    refused = deployment.cli("apply", "-f", str(file), "-d")
     assert refused.returncode == 1
     assert "changed in: max_duration" in refused.stderr and "pass -y" in refused.stderr
     assert api.get("cli-svc")["id"] == first_id
 
     # -y stops it gracefully, waits, and submits the new configuration as a new run.
-    replaced = cli(deployment, "apply", "-f", str(file), "-d", "-y")
+    replaced = deployment.cli("apply", "-f", str(file), "-d", "-y")
     assert replaced.returncode == 0, replaced.stderr
     runs = history(api, "cli-svc")
     assert [run["id"] for run in runs][1:] == [first_id]
@@ -225,16 +218,16 @@ def test_cli_history_deleted_marks_and_same_name_questions(deployment: Durastack
 
     api.ok("runs/stop", {"runs_names": ["cli-svc"], "abort": True})
     api.wait_finished("cli-svc")
-    listed = cli(deployment, "ps", "cli-svc", "--history")
+    listed = deployment.cli("ps", "cli-svc", "--history")
     assert listed.returncode == 0, listed.stderr
     assert all(run["id"] in listed.stdout for run in runs)
 
-    assert cli(deployment, "delete", "cli-svc", "-y").returncode == 0
-    everything = cli(deployment, "ps", "-a")
+    assert deployment.cli("delete", "cli-svc", "-y").returncode == 0
+    everything = deployment.cli("ps", "-a")
     assert "cli-svc (deleted)" in everything.stdout
-    assert "cli-svc" not in cli(deployment, "ps").stdout
-    assert cli(deployment, "logs", "--id", first_id).returncode == 0
-    assert cli(deployment, "ps", "--history").returncode == 2
+    assert "cli-svc" not in deployment.cli("ps").stdout
+    assert deployment.cli("logs", "--id", first_id).returncode == 0
+    assert deployment.cli("ps", "--history").returncode == 2
 
 
 def test_keyset_pages_never_skip_or_repeat(deployment: DurastackProcesses) -> None:

@@ -4,8 +4,6 @@ applied, submitted again from the web UI, being no change."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 import yaml
 
 from core.configuration import MAX_CONFIGURATION_YAML_CHARS
-from tests.support.durastack import REPO, DurastackProcesses
+from tests.support.durastack import DurastackProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +31,6 @@ commands:
     echo two
 stop_duration: 1s
 """
-
-
-def durastack(deployment: DurastackProcesses, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=deployment.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
 
 def spec(text: str, **extra: Any) -> dict[str, Any]:
@@ -101,7 +94,7 @@ def test_a_service_the_cli_applied_is_no_change_when_the_ui_sends_it_again(deplo
     text = (f"type: service\nname: {name}\nport: 8000\nreplicas: 1..2\nresources: {{cpu: 0.1, memory: 16MB}}\n"
             "stop_duration: 1s\ncommands:\n  - python3 -m http.server $PORT\n")
     (tmp_path / "web.yml").write_text(text)
-    applied = durastack(deployment, "apply", "-f", str(tmp_path / "web.yml"), "-d", "-y")
+    applied = deployment.cli("apply", "-f", str(tmp_path / "web.yml"), "-d", "-y")
     assert applied.returncode == 0, applied.stderr
     run = api.wait_for(name, lambda current: current["running_replicas"] == 1, what="running")
     # The CLI sent the file as written and its directory as code; it made up no working_dir.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,8 +39,7 @@ def ssh_hosts() -> Iterator[SshHosts]:
 
 def durastack(deployment: DurastackProcesses, *args: str, cwd: Path,
               timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=deployment.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    return deployment.cli(*args, cwd=cwd, timeout=timeout)
 
 
 def fleet_configuration(name: str, ssh_hosts: SshHosts, server: str, **ssh: Any) -> dict[str, Any]:

@@ -146,6 +146,12 @@ class DurastackProcesses:
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token or self.token)
 
+    def cli(self, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`durastack ARGS` against this deployment, with no terminal (so it never asks)."""
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env or self.env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
 
 class ExtraHost:
     def __init__(self, deployment: DurastackProcesses, host_id: str, env: dict[str, str]) -> None:
