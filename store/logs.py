@@ -64,10 +64,7 @@ class LogStore:
                    limit: int = 1000) -> list[tuple[int, LogLine]]:
         """Lines of one replica between two (submission, offset) positions, both excluded, in order
         of (submission, offset), or newest first when `descending`."""
-        query = self._between(select(LogLineModel).where(LogLineModel.run_id == run_id,
-                                                         LogLineModel.replica_num == replica_num),
-                              submission_num, after, before)
-        query = query.order_by(*_order(descending)).limit(limit)
+        query = _page_of(run_id, replica_num, submission_num, after, before, descending, limit)
         async with self._db.read() as session:
             rows = (await session.execute(query)).scalars()
             return [(row.submission_num, _line(row)) for row in rows]
@@ -84,31 +81,14 @@ class LogStore:
                 parts = []
                 for replica in replicas[start:start + _REPLICAS_PER_STATEMENT]:
                     after, before = ranges[replica]
-                    part = self._between(select(LogLineModel).where(LogLineModel.run_id == run_id,
-                                                                    LogLineModel.replica_num == replica),
-                                         None, after, before)
-                    parts.append(select(part.order_by(*_order(descending)).limit(limit).subquery()))
+                    part = _page_of(run_id, replica, None, after, before, descending, limit)
+                    parts.append(select(part.subquery()))
                 statement = parts[0] if len(parts) == 1 else union_all(*parts)
                 for row in (await session.execute(statement)).mappings():
                     found[row["replica_num"]].append((row["submission_num"], _line(row)))
         for lines in found.values():  # a compound select keeps no order of its own
             lines.sort(key=lambda item: (item[0], item[1].offset), reverse=descending)
         return found
-
-    @staticmethod
-    def _between(query: Select[Any], submission_num: int | None, after: Position | None,
-                 before: Position | None) -> Select[Any]:
-        if submission_num is not None:
-            query = query.where(LogLineModel.submission_num == submission_num)
-        if after is not None:
-            query = query.where(
-                (LogLineModel.submission_num > after[0])
-                | ((LogLineModel.submission_num == after[0]) & (LogLineModel.offset > after[1])))
-        if before is not None:
-            query = query.where(
-                (LogLineModel.submission_num < before[0])
-                | ((LogLineModel.submission_num == before[0]) & (LogLineModel.offset < before[1])))
-        return query
 
     async def last_offset(self, submission_id: str) -> int:
         """Where a new watcher of the submission resumes: the offset of its last stored line
@@ -130,6 +110,24 @@ class LogStore:
             self._waiters[run_id].discard(event)
             if not self._waiters[run_id]:
                 del self._waiters[run_id]
+
+
+def _page_of(run_id: str, replica_num: int, submission_num: int | None, after: Position | None,
+             before: Position | None, descending: bool, limit: int) -> Select[Any]:
+    """Up to `limit` lines of one replica (of one submission, when given) between two positions,
+    both excluded, in order of (submission, offset) or newest first."""
+    query = select(LogLineModel).where(LogLineModel.run_id == run_id, LogLineModel.replica_num == replica_num)
+    if submission_num is not None:
+        query = query.where(LogLineModel.submission_num == submission_num)
+    if after is not None:
+        query = query.where(
+            (LogLineModel.submission_num > after[0])
+            | ((LogLineModel.submission_num == after[0]) & (LogLineModel.offset > after[1])))
+    if before is not None:
+        query = query.where(
+            (LogLineModel.submission_num < before[0])
+            | ((LogLineModel.submission_num == before[0]) & (LogLineModel.offset < before[1])))
+    return query.order_by(*_order(descending)).limit(limit)
 
 
 def _order(descending: bool) -> tuple[Any, ...]:

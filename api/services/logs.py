@@ -29,6 +29,12 @@ def _event(replica_num: int, submission_num: int, line: LogLine) -> LogEvent:
                     replica_num=replica_num, submission_num=submission_num, offset=line.offset)
 
 
+def _position(entry: tuple[int, LogLine]) -> Position:
+    """Where a paged line (submission_num, line) stands in its replica's output."""
+    submission_num, line = entry
+    return submission_num, line.offset
+
+
 def _per_replica(limit: int, replicas: int) -> int:
     return max(min(limit, MIN_LINES_PER_REPLICA), math.ceil(limit / max(replicas, 1)))
 
@@ -54,13 +60,13 @@ class LogService:
         if descending:
             page = await self._logs.page(run.id, replica_num, submission_num=submission_num, before=token,
                                          descending=True, limit=limit)
-            earlier = (page[-1][0], page[-1][1].offset) if len(page) == limit else None
-            newest = (page[0][0], page[0][1].offset) if page and token is None else None
+            earlier = _position(page[-1]) if len(page) == limit else None
+            newest = _position(page[0]) if page and token is None else None
             return JobLogs(logs=[_event(replica_num, num, line) for num, line in page],
                            next_token=encode_token(*earlier) if earlier else None,
                            follow_token=encode_token(*newest) if newest else None)
         page = await self._logs.page(run.id, replica_num, submission_num=submission_num, after=token, limit=limit)
-        last = (page[-1][0], page[-1][1].offset) if page else token
+        last = _position(page[-1]) if page else token
         return JobLogs(logs=[_event(replica_num, num, line) for num, line in page],
                        next_token=encode_token(*last) if last else None, follow_token=None)
 
@@ -133,7 +139,7 @@ class LogService:
             after: Position | None = None
             while page := await self._logs.page(run.id, replica_num, after=after, limit=DOWNLOAD_PAGE):
                 yield "".join(_text(line, None, timestamps) for _, line in page)
-                after = (page[-1][0], page[-1][1].offset)
+                after = _position(page[-1])
             return
         boundaries: Boundaries = {}
         while True:
@@ -151,7 +157,7 @@ class LogService:
             for num, line in page:
                 yield _event(replica_num, num, line)
             if page:
-                after = (page[-1][0], page[-1][1].offset)
+                after = _position(page[-1])
                 continue
             current = await self._runs.by_id(run.project_id, run.id)
             if current is None or not current.active:
