@@ -86,9 +86,7 @@ class RunService:
     # -- submit ---------------------------------------------------------------------------------
 
     async def apply(self, access: ProjectAccess, spec: RunSpec) -> Run:
-        configuration = parse_configuration(spec.configuration)
-        _check_configuration_yaml(spec.configuration_yaml, configuration)
-        await self._check_code(access, spec.repo_code_hash)
+        configuration = await self._checked_configuration(access, spec)
         run_name = spec.run_name or configuration.name
         if run_name is not None and not _valid_name(run_name):
             raise ApiError(400, f"run_spec.run_name: {run_name!r} must match {RUN_NAME_PATTERN}",
@@ -173,9 +171,7 @@ class RunService:
         return await self.view(row, access)
 
     async def plan(self, access: ProjectAccess, spec: RunSpec) -> RunPlan:
-        configuration = parse_configuration(spec.configuration)
-        _check_configuration_yaml(spec.configuration_yaml, configuration)
-        await self._check_code(access, spec.repo_code_hash)
+        configuration = await self._checked_configuration(access, spec)
         name = spec.run_name or configuration.name
         if name is None:
             return RunPlan(run_name=None, action="create", current_run=None, finished_runs=0, changes=[],
@@ -196,10 +192,15 @@ class RunService:
         return RunPlan(run_name=name, action=action, current_run=await self.view(row, access),
                        finished_runs=finished, changes=changes, message=message)
 
-    async def _check_code(self, access: ProjectAccess, code_hash: str | None) -> None:
+    async def _checked_configuration(self, access: ProjectAccess, spec: RunSpec) -> RunConfiguration:
+        """The spec's configuration, once its text (if sent) says the same and its code is there."""
+        configuration = parse_configuration(spec.configuration)
+        _check_configuration_yaml(spec.configuration_yaml, configuration)
+        code_hash = spec.repo_code_hash
         if code_hash is not None and not await self._code.exists(access.project.id, code_hash):
             raise ApiError(400, f"run_spec.repo_code_hash: project {access.project.name} has no code with sha256 "
                                 f"{code_hash}; upload it first (code/upload)", "run_spec.repo_code_hash")
+        return configuration
 
     async def _code_hash_of(self, row: RunModel) -> str | None:
         """The code an active run took along. It never changes, so the projection's copy is as good
