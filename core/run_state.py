@@ -260,6 +260,15 @@ class RunState(BaseModel):
         self.record(now, f"run {self.status.value}: {reason.value}")
 
 
+def how_it_ended(submission: JobSubmission) -> str:
+    """"exit code 3", else its termination reason, with its status message when it has one."""
+    if submission.exit_code is not None:
+        how = f"exit code {submission.exit_code}"
+    else:
+        how = submission.termination_reason.value if submission.termination_reason else "failed"
+    return f"{how}: {submission.status_message}" if submission.status_message else how
+
+
 def failure_message(submissions: Iterable[JobSubmission]) -> str:
     """What failed, for a failed run whose workflow left its status message empty: the replica that
     failed last and how ("replica 0 failed: exit code 3"); "" when none of them failed. Computed
@@ -269,12 +278,7 @@ def failure_message(submissions: Iterable[JobSubmission]) -> str:
     if last is None:
         return ""
     attempt = f" (submission {last.submission_num})" if last.submission_num else ""
-    if last.exit_code is not None:
-        how = f"exit code {last.exit_code}"
-    else:
-        how = last.termination_reason.value if last.termination_reason else "failed"
-    detail = f": {last.status_message}" if last.status_message else ""
-    return f"replica {last.replica_num}{attempt} failed: {how}{detail}"
+    return f"replica {last.replica_num}{attempt} failed: {how_it_ended(last)}"
 
 
 def shown_status_message(status: RunStatus, message: str, submissions: Iterable[JobSubmission]) -> str:

@@ -46,7 +46,14 @@ with workflow.unsafe.imports_passed_through():
         TerminateRequest,
         WatchRequest,
     )
-    from core.run_state import JobSubmission, PreviousDeployment, RunState, StopRequest, derive_run_status
+    from core.run_state import (
+        JobSubmission,
+        PreviousDeployment,
+        RunState,
+        StopRequest,
+        derive_run_status,
+        how_it_ended,
+    )
     from core.scaling import check_replica_count, replicas_to_add, replicas_to_remove
     from core.statuses import JobStatus, JobTerminationReason, RunStatus, RunTerminationReason
     from core.units import format_duration
@@ -884,11 +891,8 @@ class RunWorkflow:
         reason = self.state.termination_reason.value if self.state.termination_reason else "failed"
         if last is None:
             return f"run {self.state.run_name} failed: {reason}"
-        how = f"exit code {last.exit_code}" if last.exit_code is not None else (
-            last.termination_reason.value if last.termination_reason else "failed")
-        detail = f": {last.status_message}" if last.status_message else ""
         return (f"run {self.state.run_name} failed: {reason}; replica {last.replica_num} "
-                f"(submission {last.submission_num}) ended with {how}{detail}")
+                f"(submission {last.submission_num}) ended with {how_it_ended(last)}")
 
     def _job_spec(self, submission: JobSubmission) -> JobSpec:
         configuration = self.state.configuration
