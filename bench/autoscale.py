@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import client, load, post, print_table, problem_rows
+from bench.common import client, load, post, print_table, problem_rows, summary
 from bench.stack import EmbeddedStack
 from tests.support.replicas import service as replica_service
 
@@ -100,11 +99,6 @@ async def reaction(http: httpx.AsyncClient) -> tuple[float, float, float, float]
     to_decision = decided[-1] - wall_start if decided else float("nan")
     await wait_for(http, lambda run: run["desired_replicas"] == 0, "zero replicas desired")
     return to_decision, to_ready, rps, time.perf_counter() - stopped
-
-
-def summary(values: list[float], unit: str = "s") -> str:
-    rounds = " / ".join(f"{value:.2f}" for value in values)
-    return f"median {statistics.median(values):.2f} {unit}, max {max(values):.2f} {unit} ({rounds})"
 
 
 async def main() -> None:

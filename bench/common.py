@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,16 @@ async def list_all(http: httpx.AsyncClient, only_active: bool) -> list[dict[str,
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def summary(values: Sequence[float], unit: str = "s") -> str:
+    """"median 1.23 s, max 1.45 s (1.23 / 1.45)": seconds (or another unit) with two decimals,
+    or whole milliseconds for values in seconds shown as "ms"."""
+    scale_by, digits = (1000, 0) if unit == "ms" else (1, 2)
+    parts = [f"median {statistics.median(values) * scale_by:.{digits}f} {unit}",
+             f"max {max(values) * scale_by:.{digits}f} {unit}"]
+    rounds = " / ".join(f"{value * scale_by:.{digits}f}" for value in values)
+    return f"{', '.join(parts)} ({rounds})"
 
 
 def load() -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import client, load, post, print_table, problem_rows
+from bench.common import client, load, post, print_table, problem_rows, summary
 from bench.stack import EmbeddedStack
 
 SERVICE = {"type": "service", "name": "web", "port": 8000, "replicas": "1..4", "commands": ["sleep 600"],
@@ -68,14 +67,6 @@ async def one_round(http: httpx.AsyncClient) -> tuple[float, float, float, float
         1 for s in current(run) if s["id"] in running and s["status"] == "terminated") == 3, started)
     await wait_for(http, lambda run: run["running_replicas"] == 1, time.perf_counter())
     return up_answered, up, down_answered, down
-
-
-def summary(values: list[float], unit: str) -> str:
-    scale_by, suffix, digits = (1000, " ms", 0) if unit == "ms" else (1, " s", 2)
-    parts = [f"median {statistics.median(values) * scale_by:.{digits}f}{suffix}",
-             f"max {max(values) * scale_by:.{digits}f}{suffix}"]
-    rounds = " / ".join(f"{value * scale_by:.{digits}f}" for value in values)
-    return f"{', '.join(parts)} ({rounds})"
 
 
 async def main() -> None:
